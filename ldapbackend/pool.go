@@ -1,0 +1,248 @@
+package ldapbackend
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Back-off of a failing URL: skipped for backoffMin after the first failure,
+// doubling up to backoffMax while it keeps failing.
+const (
+	backoffMin = 500 * time.Millisecond
+	backoffMax = 30 * time.Second
+)
+
+// dialer opens connections to the first usable URL.
+type dialer struct {
+	servers        []server
+	startTLS       bool
+	dialTimeout    time.Duration
+	requestTimeout time.Duration
+	now            func() time.Time
+
+	mu    sync.Mutex
+	state []urlState
+}
+
+type urlState struct {
+	failures  int
+	downUntil time.Time
+}
+
+// order gives the indexes of the servers to try: the ones not backing off,
+// in configured order, then (so that a total outage is noticed as soon as it
+// ends) the backing-off ones.
+func (d *dialer) order() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	up := make([]int, 0, len(d.servers))
+	var down []int
+	for i, st := range d.state {
+		if now.Before(st.downUntil) {
+			down = append(down, i)
+		} else {
+			up = append(up, i)
+		}
+	}
+	return append(up, down...)
+}
+
+func (d *dialer) report(i int, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := &d.state[i]
+	if err == nil {
+		*st = urlState{}
+		return
+	}
+	st.failures++
+	wait := backoffMin << min(st.failures-1, 10)
+	if wait > backoffMax {
+		wait = backoffMax
+	}
+	st.downUntil = d.now().Add(wait)
+}
+
+// dial connects to the first reachable server, upgrades with StartTLS when
+// configured and returns an unbound connection. Every failure is
+// ErrUnavailable-worthy; the caller wraps it.
+func (d *dialer) dial(ctx context.Context) (*ldap.Conn, error) {
+	var errs []error
+	for _, i := range d.order() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := d.dialOne(ctx, d.servers[i])
+		if ctx.Err() != nil {
+			if c != nil {
+				_ = c.Close()
+			}
+			return nil, ctx.Err()
+		}
+		d.report(i, err)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", d.servers[i].url, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (d *dialer) dialOne(ctx context.Context, s server) (*ldap.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, d.dialTimeout)
+	defer cancel()
+	nd := &net.Dialer{Timeout: d.dialTimeout}
+	raw, err := nd.DialContext(dctx, "tcp", s.hostport)
+	if err != nil {
+		return nil, err
+	}
+	if s.ldaps {
+		tc := tls.Client(raw, s.tls)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		raw = tc
+	}
+	c := ldap.NewConn(raw, s.ldaps)
+	c.Start()
+	c.SetTimeout(d.requestTimeout)
+	if d.startTLS && !s.ldaps {
+		if err := watch(dctx, c, func() error { return c.StartTLS(s.tls) }); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("StartTLS: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// watch runs op, closing c when ctx ends first so that op returns promptly;
+// it then returns ctx.Err() and c is unusable.
+func watch(ctx context.Context, c *ldap.Conn, op func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	err := op()
+	if !stop() {
+		return ctx.Err()
+	}
+	return err
+}
+
+// pool keeps up to size bound service connections.
+type pool struct {
+	d        *dialer
+	bindDN   string
+	bindPW   string
+	tokens   chan struct{} // one per connection that may exist
+	idle     chan *ldap.Conn
+	mu       sync.Mutex
+	closed   bool
+	closedCh chan struct{}
+}
+
+func newPool(d *dialer, size int, bindDN, bindPW string) *pool {
+	p := &pool{
+		d: d, bindDN: bindDN, bindPW: bindPW,
+		tokens:   make(chan struct{}, size),
+		idle:     make(chan *ldap.Conn, size),
+		closedCh: make(chan struct{}),
+	}
+	for range size {
+		p.tokens <- struct{}{}
+	}
+	return p
+}
+
+var errPoolClosed = errors.New("backend closed")
+
+// get returns a healthy bound connection, reusing an idle one or dialing.
+func (p *pool) get(ctx context.Context) (*ldap.Conn, error) {
+	select {
+	case <-p.tokens:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.closedCh:
+		return nil, errPoolClosed
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		p.tokens <- struct{}{}
+		return nil, errPoolClosed
+	}
+	for c := p.takeIdle(); c != nil; c = p.takeIdle() {
+		if !c.IsClosing() {
+			return c, nil
+		}
+		_ = c.Close() // the server went away (or timed us out): replace it
+	}
+	c, err := p.d.dial(ctx)
+	if err != nil {
+		p.tokens <- struct{}{}
+		return nil, err
+	}
+	if p.bindDN != "" {
+		err = watch(ctx, c, func() error { return c.Bind(p.bindDN, p.bindPW) })
+		if err != nil {
+			_ = c.Close()
+			p.tokens <- struct{}{}
+			return nil, fmt.Errorf("service bind: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// put returns c to the pool; broken connections are closed instead.
+func (p *pool) put(c *ldap.Conn, broken bool) {
+	p.mu.Lock()
+	closed := p.closed
+	if !broken && !closed && !c.IsClosing() {
+		p.idle <- c // never blocks: at most size connections exist
+		p.mu.Unlock()
+		p.tokens <- struct{}{}
+		return
+	}
+	p.mu.Unlock()
+	_ = c.Close()
+	p.tokens <- struct{}{}
+}
+
+// close drains the pool; connections in use are closed when they come back.
+func (p *pool) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	close(p.closedCh)
+	p.mu.Unlock()
+	for {
+		select {
+		case c := <-p.idle:
+			_ = c.Close()
+		default:
+			return
+		}
+	}
+}
+
+func (p *pool) takeIdle() *ldap.Conn {
+	select {
+	case c := <-p.idle:
+		return c
+	default:
+		return nil
+	}
+}
