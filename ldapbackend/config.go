@@ -154,7 +154,8 @@ type Config struct {
 	// uses memberOf:1.2.840.113556.1.4.1941: to include nested groups).
 	GroupMemberAttribute string
 	// SearchFields are the attributes the search language matches (default:
-	// login, first name, last name, customer ID and email attributes).
+	// login, first name, last name, customer ID, further customer IDs and
+	// email attributes).
 	SearchFields []string
 	// MatchPrefix makes search words match at the start of a value
 	// (index-friendly) instead of anywhere.
@@ -215,8 +216,9 @@ var OpenLDAP = Config{
 		Street:    "street",
 		Zip:       "postalCode",
 		City:      "l",
-		Country:   "co",
-		Comment:   "description",
+		// Country stays unmapped: inetOrgPerson has no country attribute
+		// (c takes two-letter codes only and belongs to other classes).
+		Comment: "description",
 	},
 	GroupMemberAttribute: "memberOf",
 	ObjectClasses:        []string{"inetOrgPerson"},
@@ -338,7 +340,7 @@ func prepare(cfg Config) (Config, []server, error) {
 	}
 	if len(cfg.SearchFields) == 0 {
 		a := cfg.Attributes
-		for _, f := range []string{cfg.LoginAttribute, a.FirstName, a.LastName, cfg.CustomerIDAttribute, a.Email} {
+		for _, f := range []string{cfg.LoginAttribute, a.FirstName, a.LastName, cfg.CustomerIDAttribute, cfg.CustomerIDsAttribute, a.Email} {
 			if f != "" {
 				cfg.SearchFields = append(cfg.SearchFields, f)
 			}

@@ -177,6 +177,7 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 		}
 	}
 	err = b.do(ctx, false, func(c *ldap.Conn) error { return c.Add(req) })
+	err = schemaRefusal(err)
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return backend.CustomerUser{}, backend.ErrDuplicateLogin
 	}
@@ -287,7 +288,7 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		mod.Replace(attr, v)
 	}
 	if err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) }); err != nil {
-		return backend.CustomerUser{}, err
+		return backend.CustomerUser{}, schemaRefusal(err)
 	}
 	got, _, err := b.get(ctx, u.Login)
 	return got, err
@@ -375,4 +376,21 @@ func adPassword(password string) string {
 		binary.LittleEndian.PutUint16(buf[2*i:], u)
 	}
 	return string(buf)
+}
+
+// schemaRefusal turns the directory's refusal of a value (bad syntax, a
+// constraint, a schema violation) into a *backend.ValidationError; other
+// errors pass unchanged. The server's message is not quoted: it may repeat
+// the value.
+func schemaRefusal(err error) error {
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultConstraintViolation,
+		ldap.LDAPResultObjectClassViolation, ldap.LDAPResultNamingViolation, ldap.LDAPResultInvalidDNSyntax) {
+		var le *ldap.Error
+		code := uint16(0)
+		if errors.As(err, &le) {
+			code = le.ResultCode
+		}
+		return &backend.ValidationError{Field: "attributes", Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
+	}
+	return err
 }

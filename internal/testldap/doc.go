@@ -8,8 +8,8 @@
 // service accounts (a writer allowed to change everything below the suffix
 // and a reader), the userPassword ACL (self write, anonymous auth, nobody
 // reads it), the memberof overlay, and a small test schema (auxiliary object
-// class customerUser with customerID, customerIDs, customerValid and
-// customerCountry) so that customer IDs and validity can be stored without
+// class customerUser with customerID, customerIDs, customerValid,
+// customerCountry and customerMail) so that customer IDs and validity can be stored without
 // abusing standard attributes.
 //
 // Shared starts one server per test binary (call StopShared from TestMain);

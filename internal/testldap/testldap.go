@@ -258,8 +258,10 @@ func freePorts() (int, int, error) {
 }
 
 // SchemaLDIF is the test schema: an auxiliary class customerUser with
-// customerID (single), customerIDs (multi), customerValid (integer 1/2/3)
-// and customerCountry (free text, because c only takes two-letter codes).
+// customerID (single), customerIDs (multi), customerValid (integer 1/2/3),
+// customerCountry (free text: c only takes two-letter codes) and customerMail
+// (UTF-8 text: mail is an IA5String and cannot hold internationalised
+// addresses).
 const SchemaLDIF = `dn: cn=customeruser,cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: customeruser
@@ -267,7 +269,8 @@ olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.1.1 NAME 'customerID' DESC 'primary cus
 olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.1.2 NAME 'customerIDs' DESC 'further customer IDs' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{150} )
 olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.1.3 NAME 'customerValid' DESC 'OTRS valid id: 1 valid, 2 invalid, 3 invalid-temporarily' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.1.4 NAME 'customerCountry' DESC 'country as free text' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{250} SINGLE-VALUE )
-olcObjectClasses: ( 1.3.6.1.4.1.99999.4.2.1 NAME 'customerUser' DESC 'customer-user extras for tests' SUP top AUXILIARY MAY ( customerID $ customerIDs $ customerValid $ customerCountry ) )
+olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.1.5 NAME 'customerMail' DESC 'email as UTF-8 text (mail is IA5String and cannot hold internationalised addresses)' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{150} SINGLE-VALUE )
+olcObjectClasses: ( 1.3.6.1.4.1.99999.4.2.1 NAME 'customerUser' DESC 'customer-user extras for tests' SUP top AUXILIARY MAY ( customerID $ customerIDs $ customerValid $ customerCountry $ customerMail ) )
 `
 
 func (s *Server) configure(opts Options) error {
@@ -335,7 +338,7 @@ olcSuffix: %[5]s
 olcDbDirectory: %[1]s/db
 olcRootDN: %[6]s
 olcRootPW: %[7]s
-olcDbIndex: objectClass,uid,cn,mail,member,customerID,customerIDs eq
+olcDbIndex: objectClass,uid,cn,mail,member,customerID,customerIDs,customerMail eq
 olcAccess: {0}to attrs=userPassword by self write by dn.exact="%[8]s" write by anonymous auth by * none
 olcAccess: {1}to * by dn.exact="%[8]s" write by * read
 
