@@ -66,12 +66,18 @@ func (b *Backend) userBind(ctx context.Context, dn, password string) error {
 	if blankPassword(password) { // defence in depth: never an unauthenticated bind
 		return backend.ErrInvalidCredentials
 	}
-	c, err := b.dialer.dial(ctx)
-	if err != nil {
+	// The bind is part of dialing, so that a server that accepts connections
+	// but fails them makes the next URL take over.
+	c, err := b.dialer.dial(ctx, func(c *ldap.Conn) error { return c.Bind(dn, password) })
+	if err == nil {
+		_ = c.Close()
+		return nil
+	}
+	var be *bindError
+	if !errors.As(err, &be) {
 		return classify(ctx, unavailableUnlessCtx(ctx, err))
 	}
-	defer c.Close()
-	err = watch(ctx, c, func() error { return c.Bind(dn, password) })
+	err = be.err
 	switch {
 	case err == nil:
 		return nil

@@ -79,18 +79,27 @@ func (b *Backend) do(ctx context.Context, retry bool, fn func(c *ldap.Conn) erro
 			if ctx.Err() != nil || errors.Is(err, errPoolClosed) {
 				return classify(ctx, err)
 			}
-			if strings.HasPrefix(err.Error(), "service bind:") && !isNetwork(err) {
+			var be *bindError
+			if errors.As(err, &be) {
 				return err
 			}
 			return unavailable(err)
 		}
 		err = watch(ctx, c, func() error { return fn(c) })
-		broken := isNetwork(err) || ctx.Err() != nil
-		b.pool.put(c, broken)
-		if broken && retry && attempt == 0 && ctx.Err() == nil {
-			continue
+		// A connection the server dropped reports odd errors (EOF while
+		// reading, "connection closed"); IsClosing tells them apart.
+		broken := err != nil && (isNetwork(err) || c.IsClosing())
+		b.pool.put(c, broken || ctx.Err() != nil)
+		if ctx.Err() != nil {
+			return classify(ctx, err)
 		}
-		return classify(ctx, err)
+		if broken {
+			if retry && attempt == 0 {
+				continue
+			}
+			return unavailable(err)
+		}
+		return err
 	}
 }
 

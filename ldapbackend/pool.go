@@ -74,13 +74,25 @@ func (d *dialer) report(i int, err error) {
 // dial connects to the first reachable server, upgrades with StartTLS when
 // configured and returns an unbound connection. Every failure is
 // ErrUnavailable-worthy; the caller wraps it.
-func (d *dialer) dial(ctx context.Context) (*ldap.Conn, error) {
+func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.Conn, error) {
 	var errs []error
 	for _, i := range d.order() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c, err := d.dialOne(ctx, d.servers[i])
+		if err == nil && bind != nil {
+			if err = watch(ctx, c, func() error { return bind(c) }); err != nil {
+				dropped := isNetwork(err) || c.IsClosing()
+				_ = c.Close()
+				c = nil
+				if !dropped && ctx.Err() == nil {
+					// The server answered: a wrong service password is not an outage.
+					d.report(i, nil)
+					return nil, &bindError{err}
+				}
+			}
+		}
 		if ctx.Err() != nil {
 			if c != nil {
 				_ = c.Close()
@@ -187,18 +199,14 @@ func (p *pool) get(ctx context.Context) (*ldap.Conn, error) {
 		}
 		_ = c.Close() // the server went away (or timed us out): replace it
 	}
-	c, err := p.d.dial(ctx)
+	var bind func(*ldap.Conn) error
+	if p.bindDN != "" {
+		bind = func(c *ldap.Conn) error { return c.Bind(p.bindDN, p.bindPW) }
+	}
+	c, err := p.d.dial(ctx, bind)
 	if err != nil {
 		p.tokens <- struct{}{}
 		return nil, err
-	}
-	if p.bindDN != "" {
-		err = watch(ctx, c, func() error { return c.Bind(p.bindDN, p.bindPW) })
-		if err != nil {
-			_ = c.Close()
-			p.tokens <- struct{}{}
-			return nil, fmt.Errorf("service bind: %w", err)
-		}
 	}
 	return c, nil
 }
@@ -246,3 +254,9 @@ func (p *pool) takeIdle() *ldap.Conn {
 		return nil
 	}
 }
+
+// bindError is a service bind the server refused (not a network failure).
+type bindError struct{ err error }
+
+func (e *bindError) Error() string { return "service bind: " + e.err.Error() }
+func (e *bindError) Unwrap() error { return e.err }
