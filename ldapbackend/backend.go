@@ -131,12 +131,24 @@ func (b *Backend) readAttributes() []string {
 // that ends with an error (a size limit included) fails: a partial result is
 // never returned.
 func (b *Backend) search(ctx context.Context, filter string, attrs []string) ([]*ldap.Entry, error) {
+	return b.searchMode(ctx, filter, attrs, true)
+}
+
+// searchMode is search; paged false sends one plain request, for lookups of
+// one login, where a size limit cannot bite and paging only costs.
+func (b *Backend) searchMode(ctx context.Context, filter string, attrs []string, paged bool) ([]*ldap.Entry, error) {
 	var entries []*ldap.Entry
 	err := b.do(ctx, true, func(c *ldap.Conn) error {
 		// A fresh request per attempt: SearchWithPaging keeps its cookie in the request.
 		req := ldap.NewSearchRequest(b.cfg.BaseDN, b.cfg.Scope.ldap(), ldap.NeverDerefAliases,
 			0, 0, false, filter, attrs, nil)
-		res, err := c.SearchWithPaging(req, uint32(b.cfg.PageSize))
+		var res *ldap.SearchResult
+		var err error
+		if paged {
+			res, err = c.SearchWithPaging(req, uint32(b.cfg.PageSize))
+		} else {
+			res, err = c.Search(req)
+		}
 		if err != nil {
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 				entries = nil
@@ -253,7 +265,7 @@ func normDN(dn string) string {
 // (case-insensitively), ignoring validity.
 func (b *Backend) findEntries(ctx context.Context, login string, attrs []string) ([]*ldap.Entry, error) {
 	f := and(append(b.baseFilter(), "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(login)+")"))
-	entries, err := b.search(ctx, f, attrs)
+	entries, err := b.searchMode(ctx, f, attrs, false)
 	if err != nil {
 		return nil, err
 	}
