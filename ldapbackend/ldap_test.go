@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -641,4 +642,63 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	_, err = b.Get(context.Background(), "x")
 	require.Error(t, err, "a closed backend refuses calls")
 	assert.False(t, errors.Is(err, backend.ErrNotFound))
+}
+
+// TestActiveDirectoryPresetImitation runs the ActiveDirectory preset's
+// login attribute and validity filter (userAccountControl bit 2, a bitwise
+// matching rule) against OpenLDAP with an imitation of the AD attributes.
+// Not covered (OpenLDAP has no equivalent): objectCategory in the user
+// filter, nested groups through 1.2.840.113556.1.4.1941, unicodePwd writes,
+// AD's refusal to bind disabled accounts.
+func TestActiveDirectoryPresetImitation(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	entry := func(login, cn, company, uac, pw string) *ldap.AddRequest {
+		r := ldap.NewAddRequest("cn="+ldap.EscapeDN(cn)+","+ou, nil)
+		r.Attribute("objectClass", []string{"inetOrgPerson", "adLikeUser"})
+		r.Attribute("cn", []string{cn})
+		r.Attribute("sn", []string{cn[strings.LastIndex(cn, " ")+1:]})
+		r.Attribute("givenName", []string{cn[:strings.Index(cn, " ")]})
+		r.Attribute("sAMAccountName", []string{login})
+		r.Attribute("mail", []string{login + "@corp.example.com"})
+		r.Attribute("company", []string{company})
+		r.Attribute("userAccountControl", []string{uac})
+		r.Attribute("userPassword", []string{pw})
+		return r
+	}
+	require.NoError(t, srv.AddEntries(
+		entry("alice", "Alice Anders", "ACME", "512", "alice pw"),   // NORMAL_ACCOUNT
+		entry("bob", "Bob Brown", "ACME", "514", "bob pw"),          // NORMAL_ACCOUNT | ACCOUNTDISABLE
+		entry("carol", "Carol Clark", "OTHER", "66048", "carol pw"), // NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD
+	))
+	cfg := ldapbackend.ActiveDirectory
+	cfg.Name = "ad-imitation"
+	cfg.URLs = []string{srv.URL}
+	cfg.BindDN, cfg.BindPassword = srv.Reader()
+	cfg.BaseDN = ou
+	cfg.UserFilter = "(objectClass=adLikeUser)" // AD: (&(objectCategory=person)(objectClass=user))
+	cfg.CustomerIDAttribute = "company"
+	b := newBackend(t, cfg)
+	ctx := t.Context()
+
+	users, err := b.Search(ctx, backend.Query{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alice", "carol"}, loginsOf(users), "the disabled account is left out")
+	users, err = b.Search(ctx, backend.Query{CustomerID: "acme", IncludeInvalid: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{"alice", "bob"}, loginsOf(users))
+	assert.Equal(t, backend.Valid, users[0].Valid)
+	assert.Equal(t, backend.Invalid, users[1].Valid)
+	assert.Equal(t, "alice@corp.example.com", users[0].Email)
+
+	u, err := b.Get(ctx, "BOB")
+	require.NoError(t, err)
+	assert.Equal(t, backend.Invalid, u.Valid)
+	_, err = b.Authenticate(ctx, "alice", "alice pw")
+	require.NoError(t, err)
+	_, err = b.Authenticate(ctx, "bob", "bob pw")
+	require.ErrorIs(t, err, backend.ErrAccountInvalid, "OpenLDAP lets bob bind; AD itself would refuse the bind (ErrInvalidCredentials)")
+	_, err = b.Authenticate(ctx, "carol", "wrong")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	require.ErrorIs(t, b.SetPassword(ctx, "alice", "x y z"), backend.ErrReadOnly)
 }

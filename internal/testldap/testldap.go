@@ -318,6 +318,7 @@ include: file:///etc/ldap/schema/nis.ldif
 include: file:///etc/ldap/schema/inetorgperson.ldif
 
 %[3]s
+%[9]s
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
@@ -347,7 +348,7 @@ objectClass: olcOverlayConfig
 objectClass: olcMemberOf
 olcOverlay: {0}memberof
 olcMemberOfRefInt: TRUE
-`, d, allows, SchemaLDIF, sizeLimit, s.baseDN, s.adminDN, s.adminPW, s.writerDN)
+`, d, allows, SchemaLDIF, sizeLimit, s.baseDN, s.adminDN, s.adminPW, s.writerDN, ADLikeSchemaLDIF)
 	if err := os.WriteFile(filepath.Join(d, "config.ldif"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -552,3 +553,21 @@ func (w *syncWriter) String() string {
 	defer w.mu.Unlock()
 	return strings.TrimSpace(w.w.String())
 }
+
+// ADLikeSchemaLDIF imitates the Active Directory attributes the
+// ActiveDirectory preset relies on (sAMAccountName, userAccountControl,
+// company) in an auxiliary class adLikeUser, so that the preset's login
+// attribute and its validity filter (a bitwise match with rule
+// 1.2.840.113556.1.4.803, which OpenLDAP implements) can be exercised.
+// (streetAddress exists in OpenLDAP as an alias of street, which slapd
+// returns under the name street.)
+// It is an imitation: objectCategory, unicodePwd and the in-chain rule
+// 1.2.840.113556.1.4.1941 do not exist in OpenLDAP.
+const ADLikeSchemaLDIF = `dn: cn=adlike,cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: adlike
+olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.3.1 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256} SINGLE-VALUE )
+olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.3.2 NAME 'userAccountControl' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+olcAttributeTypes: ( 1.3.6.1.4.1.99999.4.3.4 NAME 'company' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{64} SINGLE-VALUE )
+olcObjectClasses: ( 1.3.6.1.4.1.99999.4.4.1 NAME 'adLikeUser' DESC 'imitation of AD user attributes for tests' SUP top AUXILIARY MAY ( sAMAccountName $ userAccountControl $ company ) )
+`
