@@ -67,6 +67,28 @@
 // (unicodePwd for Active Directory, encoded as AD requires). Login and email
 // uniqueness are checked before writing.
 //
+// # Active Directory
+//
+// Start from the ActiveDirectory preset and set: URLs (ldaps:// to each
+// domain controller, or ldap:// with StartTLS; AD refuses password writes in
+// clear), TLS.CACertificatesPEM (the enterprise CA), BindDN and BindPassword
+// (a service account that may read the customer OU; for writes, one
+// delegated to create users and reset passwords), BaseDN,
+// CustomerIDAttribute (company, department, an extensionAttribute) or
+// FixedCustomerID, and optionally GroupDN (nested groups count through the
+// in-chain rule 1.2.840.113556.1.4.1941). Disabled accounts
+// (userAccountControl bit 2) are invalid through ValidFilter; AD itself
+// refuses their bind, so a disabled user with the right password gets
+// ErrInvalidCredentials there, not ErrAccountInvalid. AD caps a page at its
+// MaxPageSize (1,000 by default): keep PageSize at or below it. For writes
+// also set ReadOnly to Bool(false) and, if validity is to be written, a
+// ValidAttribute (the preset maps none: disabling an AD account is a
+// userAccountControl change this library does not make); new AD users stay
+// disabled until an administrator enables them. The preset follows
+// Microsoft's documented attribute names and is tested only against an
+// OpenLDAP imitation (sAMAccountName, userAccountControl with the bitwise
+// rule), not against a real domain controller.
+//
 // # Errors
 //
 // Every error is wrapped by backend.OpError ("customeruser <name>: <op>:

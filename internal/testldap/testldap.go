@@ -227,11 +227,14 @@ func Start(opts Options) (*Server, error) {
 	return fail(fmt.Errorf("slapd did not start: %w", lastErr))
 }
 
+// sbinDir is where Debian puts slapd (often not on a user's PATH).
+var sbinDir = "/usr/sbin"
+
 func lookSbin(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	p := filepath.Join("/usr/sbin", name)
+	p := filepath.Join(sbinDir, name)
 	if _, err := os.Stat(p); err != nil {
 		return "", err
 	}

@@ -94,3 +94,13 @@ func TestRestartKeepsData(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.Entries, 1)
 }
+
+func TestMissingSlapdNamesThePackage(t *testing.T) {
+	old := sbinDir
+	sbinDir = t.TempDir()
+	t.Cleanup(func() { sbinDir = old })
+	t.Setenv("PATH", t.TempDir())
+	_, err := Start(Options{})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "apt-get install slapd ldap-utils")
+}
