@@ -702,3 +702,28 @@ func TestActiveDirectoryPresetImitation(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
 	require.ErrorIs(t, b.SetPassword(ctx, "alice", "x y z"), backend.ErrReadOnly)
 }
+
+// TestRefusedUpdateUndoesRename: when the directory refuses the attribute
+// change that follows a rename, the rename is undone.
+func TestRefusedUpdateUndoesRename(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+	cfg := testConfig(srv, ou, true)
+	cfg.Attributes.Phone = "telephoneNumber"
+	b := newBackend(t, cfg)
+	u, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err)
+	u.Login = "alicia"
+	u.Phone = "not a phone number: ü" // telephoneNumber syntax refuses it
+	_, err = b.Update(t.Context(), "alice", u)
+	var ve *backend.ValidationError
+	require.ErrorAs(t, err, &ve)
+	_, err = b.Get(t.Context(), "alicia")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	got, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err)
+	assert.Empty(t, got.Phone)
+	_, err = b.Authenticate(t.Context(), "alice", "alice pw")
+	require.NoError(t, err)
+}

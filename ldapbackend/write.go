@@ -273,6 +273,7 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		}
 	}
 	vals := b.values(u)
+	oldDN := dn
 	if renamed && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
 		newDN, err := b.rename(ctx, dn, u.Login)
 		if err != nil {
@@ -288,6 +289,15 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		mod.Replace(attr, v)
 	}
 	if err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) }); err != nil {
+		if dn != oldDN || renamed {
+			// A refused update changes nothing: undo the rename. The context
+			// may be what failed, so the undo gets its own.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
+			defer cancel()
+			if _, uerr := b.rename(uctx, dn, old.Login); uerr != nil {
+				b.log.Error("ldapbackend: could not undo a rename after a failed update", "err", uerr)
+			}
+		}
 		return backend.CustomerUser{}, schemaRefusal(err)
 	}
 	got, _, err := b.get(ctx, u.Login)
