@@ -135,3 +135,32 @@ func TestConformancePrefixAutoLogin(t *testing.T) {
 			BlankPasswordsRefused: true, MatchPrefix: true, AutoLoginPrefix: "ldap"}}
 	})
 }
+
+// TestConformanceTLS runs the suite over ldaps:// (read-only) and StartTLS
+// (writable), as the plain-LDAP runs above do over ldap://.
+func TestConformanceTLS(t *testing.T) {
+	srv := testldap.Shared(t)
+	if srv.External {
+		t.Skip("needs the test CA of a private server")
+	}
+	t.Run("ldaps", func(t *testing.T) {
+		backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
+			ou := seedOU(t, srv, seed)
+			cfg := testConfig(srv, ou, false)
+			cfg.URLs = []string{srv.LDAPSURL}
+			cfg.TLS.CACertificatesPEM = srv.CAPEM
+			b := newBackend(t, cfg)
+			return backendtest.Harness{Backend: b, Caps: backendtest.Capabilities{ReadOnly: true, BlankPasswordsRefused: true}}
+		})
+	})
+	t.Run("starttls", func(t *testing.T) {
+		backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
+			ou := seedOU(t, srv, seed)
+			cfg := testConfig(srv, ou, true)
+			cfg.StartTLS = true
+			cfg.TLS.RootCAs = srv.CAPool
+			b := newBackend(t, cfg)
+			return backendtest.Harness{Backend: b, Caps: backendtest.Capabilities{BlankPasswordsRefused: true}}
+		})
+	})
+}

@@ -727,3 +727,32 @@ func TestRefusedUpdateUndoesRename(t *testing.T) {
 	_, err = b.Authenticate(t.Context(), "alice", "alice pw")
 	require.NoError(t, err)
 }
+
+// TestClientCertificate: a server that demands a client certificate
+// accepts the configured one and refuses connections without it.
+func TestClientCertificate(t *testing.T) {
+	srv := testldap.Private(t, testldap.Options{RequireClientCert: true, PagedResultsUnlimited: true})
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+	for _, withCert := range []bool{true, false} {
+		for _, url := range []string{srv.LDAPSURL, srv.URL} {
+			cfg := testConfig(srv, ou, false)
+			cfg.URLs = []string{url}
+			cfg.StartTLS = url == srv.URL
+			cfg.TLS.RootCAs = srv.CAPool
+			if withCert {
+				cert := srv.ClientCert
+				cfg.TLS.ClientCertificate = &cert
+			}
+			b := newBackend(t, cfg)
+			_, err := b.Get(t.Context(), "alice")
+			if withCert {
+				require.NoError(t, err, url)
+				_, err = b.Authenticate(t.Context(), "alice", "alice pw")
+				require.NoError(t, err, url)
+			} else {
+				require.ErrorIs(t, err, backend.ErrUnavailable, url)
+			}
+		}
+	}
+}

@@ -55,6 +55,9 @@ type Options struct {
 	// loads; the memberof overlay does not see these entries). The base
 	// entries are always loaded.
 	SeedLDIF string
+	// RequireClientCert makes slapd demand a client certificate signed by
+	// the test CA on every TLS connection (olcTLSVerifyClient: demand).
+	RequireClientCert bool
 }
 
 // Server is a running (or stopped) slapd.
@@ -66,6 +69,9 @@ type Server struct {
 	// (IP 127.0.0.1, DNS localhost); CAPool holds it.
 	CAPEM  []byte
 	CAPool *x509.CertPool
+	// ClientCert is a client certificate signed by the same CA (for servers
+	// started with RequireClientCert).
+	ClientCert tls.Certificate
 	// External is true when the server came from CUSTOMERUSER_TEST_LDAP_URL;
 	// Stop and Start do nothing then.
 	External bool
@@ -286,8 +292,11 @@ func (s *Server) configure(opts Options) error {
 		sizeLimit += " size.prtotal=unlimited"
 	}
 	allows := ""
+	if opts.RequireClientCert {
+		allows += "olcTLSVerifyClient: demand\n"
+	}
 	if opts.AllowBindAnonDN {
-		allows = "olcAllows: bind_anon_dn\n"
+		allows += "olcAllows: bind_anon_dn\n"
 	}
 	d := s.dir
 	for _, sub := range []string{"db", "slapd.d"} {
