@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,4 +243,92 @@ func warm(srv *testldap.Server) error {
 	_, err = c.SearchWithPaging(ldap.NewSearchRequest(benchOU, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=inetOrgPerson)", benchAttrs, nil), 1000)
 	return err
+}
+
+// runOps runs n operations on benchGoroutines goroutines and returns the
+// wall time. op gets the worker number.
+func runOps(n int, op func(worker int) error) (time.Duration, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchGoroutines)
+	start := time.Now()
+	for w := range benchGoroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := op(w); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	return elapsed, <-errs
+}
+
+// BenchmarkGetInterleaved measures the three ways of BenchmarkGet in
+// alternating rounds within one benchmark, so that they share the machine's
+// conditions (other load, CPU frequency) and their ratios are comparable.
+// It reports ops/s of each way and the ratios pooled/per-call and
+// pooled/raw; ns/op is that of the mix and means nothing on its own.
+func BenchmarkGetInterleaved(b *testing.B) {
+	srv := benchServer(b)
+	const rounds = 6
+	for _, tr := range []struct{ name, url string }{{"ldaps", srv.LDAPSURL}, {"ldap", srv.URL}} {
+		b.Run(tr.name, func(b *testing.B) {
+			be := benchBackend(b, srv, tr.url)
+			raw := make([]*ldap.Conn, benchGoroutines)
+			for i := range raw {
+				c, err := rawConnect(srv, tr.url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw[i] = c
+				defer c.Close()
+			}
+			ways := []struct {
+				name string
+				op   func(w int) error
+			}{
+				{"pooled", func(int) error { _, err := be.Get(b.Context(), benchLogin()); return err }},
+				{"per-call", func(int) error {
+					c, err := rawConnect(srv, tr.url)
+					if err != nil {
+						return err
+					}
+					err = rawSearch(c, benchLogin())
+					_ = c.Unbind()
+					_ = c.Close()
+					return err
+				}},
+				{"raw", func(w int) error { return rawSearch(raw[w], benchLogin()) }},
+			}
+			per := max(b.N/rounds, 1)
+			total := make([]time.Duration, len(ways))
+			b.ResetTimer()
+			for r := range rounds {
+				for i := range ways {
+					// Rotate the order so that no way always runs first.
+					k := (i + r) % len(ways)
+					d, err := runOps(per, ways[k].op)
+					if err != nil {
+						b.Fatal(ways[k].name, err)
+					}
+					total[k] += d
+				}
+			}
+			ops := float64(per * rounds)
+			rate := make([]float64, len(ways))
+			for i := range ways {
+				rate[i] = ops / total[i].Seconds()
+				b.ReportMetric(rate[i], ways[i].name+"-ops/s")
+			}
+			b.ReportMetric(rate[0]/rate[1], "pooled/per-call")
+			b.ReportMetric(rate[0]/rate[2], "pooled/raw")
+		})
+	}
 }

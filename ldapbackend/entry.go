@@ -43,15 +43,15 @@ func (b *Backend) entryUser(e *ldap.Entry) backend.CustomerUser {
 		u.CustomerID = e.GetEqualFoldAttributeValue(b.cfg.CustomerIDAttribute)
 	}
 	if b.cfg.CustomerIDsAttribute != "" {
+		// Further IDs without the primary one and without duplicates.
 		u.CustomerIDs = e.GetEqualFoldAttributeValues(b.cfg.CustomerIDsAttribute)
-		if all := u.AllCustomerIDs(); len(all) > 1 || (len(all) == 1 && u.CustomerID == "") {
-			if u.CustomerID == "" {
-				u.CustomerIDs = all
-			} else {
-				u.CustomerIDs = all[1:]
-			}
-		} else {
-			u.CustomerIDs = nil
+		all := u.AllCustomerIDs()
+		if strings.TrimSpace(u.CustomerID) != "" {
+			all = all[1:]
+		}
+		u.CustomerIDs = nil
+		if len(all) > 0 {
+			u.CustomerIDs = all
 		}
 	}
 	if b.cfg.ValidAttribute != "" {
@@ -83,10 +83,16 @@ func parseGeneralizedTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	for _, layout := range []string{"20060102150405Z0700", "20060102150405.999999999Z0700", "200601021504Z0700"} {
-		if t, err := time.Parse(layout, strings.Replace(s, ",", ".", 1)); err == nil {
+	if strings.IndexByte(s, ',') >= 0 {
+		s = strings.Replace(s, ",", ".", 1)
+	}
+	for _, layout := range generalizedTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC()
 		}
 	}
 	return time.Time{}
 }
+
+// generalizedTimeLayouts are tried in order; the first is OpenLDAP's form.
+var generalizedTimeLayouts = []string{"20060102150405Z0700", "20060102150405.999999999Z0700", "200601021504Z0700"}
