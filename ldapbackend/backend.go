@@ -34,12 +34,11 @@ func New(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	d := &dialer{
-		servers:        servers,
-		startTLS:       cfg.StartTLS,
-		dialTimeout:    cfg.DialTimeout,
-		requestTimeout: cfg.RequestTimeout,
-		now:            time.Now,
-		state:          make([]urlState, len(servers)),
+		servers:     servers,
+		startTLS:    cfg.StartTLS,
+		dialTimeout: cfg.DialTimeout,
+		now:         time.Now,
+		state:       make([]urlState, len(servers)),
 	}
 	b := &Backend{
 		cfg:    cfg,
@@ -85,13 +84,22 @@ func (b *Backend) do(ctx context.Context, retry bool, fn func(c *ldap.Conn) erro
 			}
 			return unavailable(err)
 		}
-		err = watch(ctx, c, func() error { return fn(c) })
+		// RequestTimeout bounds the call: when it passes, watch closes the
+		// connection, which ends the operation.
+		rctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+		err = watch(rctx, c, func() error { return fn(c) })
+		timedOut := rctx.Err() != nil && ctx.Err() == nil
+		cancel()
 		// A connection the server dropped reports odd errors (EOF while
 		// reading, "connection closed"); IsClosing tells them apart.
 		broken := err != nil && (isNetwork(err) || c.IsClosing())
-		b.pool.put(c, broken || ctx.Err() != nil)
+		b.pool.put(c, broken || timedOut || ctx.Err() != nil)
 		if ctx.Err() != nil {
 			return classify(ctx, err)
+		}
+		if timedOut {
+			// Not retried: that could double the wait.
+			return unavailable(fmt.Errorf("no answer within RequestTimeout %v", b.cfg.RequestTimeout))
 		}
 		if broken {
 			if retry && attempt == 0 {

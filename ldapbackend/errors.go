@@ -21,15 +21,39 @@ func isNetwork(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultServerDown, ldap.LDAPResultConnectError,
-		ldap.LDAPResultTimeout, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable) {
-		return true
-	}
-	if errors.Is(err, ldap.ErrNilConnection) {
-		return true
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable) {
+		return true // the server answered, but cannot serve us now
 	}
 	var ne net.Error
-	return errors.As(err, &ne)
+	if errors.As(err, &ne) {
+		return true
+	}
+	// go-ldap reports a dropped connection in several forms (an *ldap.Error
+	// with a client-side code, or plain errors such as "unable to send
+	// request: ... broken pipe"). Whatever is not an answer of the server
+	// counts as a network failure.
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return true
+	}
+	return !serverCode(le.ResultCode)
+}
+
+// serverCode reports whether code is a result a server sends (RFC 4511 and
+// its extensions) or one the client makes up for itself without a network
+// failure (filter errors, the empty-password refusal), as opposed to the
+// codes go-ldap uses for broken connections.
+func serverCode(code uint16) bool {
+	switch {
+	case code <= ldap.LDAPResultOther: // 0..80
+		return true
+	case code >= ldap.LDAPResultCanceled && code <= ldap.LDAPResultAuthorizationDenied: // 118..123
+		return true
+	case code == ldap.LDAPResultSyncRefreshRequired, code == ldap.ErrorFilterCompile,
+		code == ldap.ErrorFilterDecompile, code == ldap.ErrorEmptyPassword:
+		return true
+	}
+	return false
 }
 
 // unavailable marks err as backend.ErrUnavailable, keeping err in the chain.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -755,4 +757,117 @@ func TestClientCertificate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAttributeNamesCaseInsensitive: configured attribute names match the
+// server's spelling whatever their case.
+func TestAttributeNamesCaseInsensitive(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	u := person("alice", "Alice", "Anders", "alice@example.org", "ACME")
+	u.CustomerIDs = []string{"ACME-EU"}
+	seed(t, srv, ou, []withPW{{u, "alice pw"}})
+	cfg := testConfig(srv, ou, false)
+	cfg.LoginAttribute = "UID"
+	cfg.Attributes.FirstName = "GIVENNAME"
+	cfg.Attributes.LastName = "SN"
+	cfg.Attributes.Email = "customermail"
+	cfg.CustomerIDAttribute = "CUSTOMERID"
+	cfg.CustomerIDsAttribute = "customerids"
+	cfg.ValidAttribute = "CustomerValid"
+	b := newBackend(t, cfg)
+	got, err := b.Get(t.Context(), "Alice")
+	require.NoError(t, err)
+	assert.Equal(t, "alice", got.Login)
+	assert.Equal(t, "Alice", got.FirstName)
+	assert.Equal(t, "Anders", got.LastName)
+	assert.Equal(t, "alice@example.org", got.Email)
+	assert.Equal(t, []string{"ACME", "ACME-EU"}, got.AllCustomerIDs())
+	assert.False(t, got.CreatedAt.IsZero())
+	users, err := b.Search(t.Context(), backend.Query{Search: "acme-eu"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alice"}, loginsOf(users))
+}
+
+// stallProxy forwards TCP to target; while stalled, answers from the server
+// are swallowed, so requests on open connections never get a reply.
+type stallProxy struct {
+	url     string
+	stalled atomic.Bool
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &stallProxy{url: "ldap://" + l.Addr().String()}
+	var conns sync.Map
+	t.Cleanup(func() {
+		_ = l.Close()
+		conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
+	})
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			conns.Store(in, nil)
+			conns.Store(out, nil)
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := out.Read(buf)
+					if n > 0 && !p.stalled.Load() {
+						if _, werr := in.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				_ = in.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+// TestRequestTimeout: a server that stops answering on an open pooled
+// connection costs RequestTimeout, gives ErrUnavailable, and the connection
+// is replaced once the server answers again.
+func TestRequestTimeout(t *testing.T) {
+	srv := testldap.Shared(t)
+	if srv.External {
+		t.Skip("needs the address of a private server")
+	}
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+	p := newStallProxy(t, srv.Addr())
+	cfg := testConfig(srv, ou, false)
+	cfg.URLs = []string{p.url}
+	cfg.RequestTimeout = 300 * time.Millisecond
+	cfg.DialTimeout = 300 * time.Millisecond
+	cfg.PoolSize = 1
+	b := newBackend(t, cfg)
+	_, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err)
+
+	p.stalled.Store(true)
+	start := time.Now()
+	_, err = b.Get(t.Context(), "alice")
+	require.ErrorIs(t, err, backend.ErrUnavailable)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the caller's context did not expire")
+	assert.Less(t, time.Since(start), 5*time.Second)
+
+	p.stalled.Store(false)
+	u, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err, "the timed-out connection was replaced")
+	assert.Equal(t, "alice", u.Login)
 }

@@ -21,11 +21,10 @@ const (
 
 // dialer opens connections to the first usable URL.
 type dialer struct {
-	servers        []server
-	startTLS       bool
-	dialTimeout    time.Duration
-	requestTimeout time.Duration
-	now            func() time.Time
+	servers     []server
+	startTLS    bool
+	dialTimeout time.Duration
+	now         func() time.Time
 
 	mu    sync.Mutex
 	state []urlState
@@ -72,32 +71,28 @@ func (d *dialer) report(i int, err error) {
 }
 
 // dial connects to the first reachable server, upgrades with StartTLS when
-// configured and returns an unbound connection. Every failure is
-// ErrUnavailable-worthy; the caller wraps it.
+// configured and, when bind is given, binds. Connecting, TLS and binding
+// together get DialTimeout per URL; a URL that fails (or accepts and then
+// drops or ignores us) is reported for back-off and the next one is tried.
+// A bind the server refuses ends the attempt with a *bindError.
 func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.Conn, error) {
 	var errs []error
 	for _, i := range d.order() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, err := d.dialOne(ctx, d.servers[i])
-		if err == nil && bind != nil {
-			if err = watch(ctx, c, func() error { return bind(c) }); err != nil {
-				dropped := isNetwork(err) || c.IsClosing()
-				_ = c.Close()
-				c = nil
-				if !dropped && ctx.Err() == nil {
-					// The server answered: a wrong service password is not an outage.
-					d.report(i, nil)
-					return nil, &bindError{err}
-				}
-			}
-		}
+		c, err := d.dialOne(ctx, d.servers[i], bind)
 		if ctx.Err() != nil {
 			if c != nil {
 				_ = c.Close()
 			}
 			return nil, ctx.Err()
+		}
+		var be *bindError
+		if errors.As(err, &be) {
+			// The server answered: a wrong service password is not an outage.
+			d.report(i, nil)
+			return nil, err
 		}
 		d.report(i, err)
 		if err == nil {
@@ -108,7 +103,7 @@ func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.C
 	return nil, errors.Join(errs...)
 }
 
-func (d *dialer) dialOne(ctx context.Context, s server) (*ldap.Conn, error) {
+func (d *dialer) dialOne(ctx context.Context, s server, bind func(*ldap.Conn) error) (*ldap.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, d.dialTimeout)
 	defer cancel()
 	nd := &net.Dialer{Timeout: d.dialTimeout}
@@ -124,13 +119,30 @@ func (d *dialer) dialOne(ctx context.Context, s server) (*ldap.Conn, error) {
 		}
 		raw = tc
 	}
+	// No go-ldap request timeout: it costs a goroutine and timers per
+	// message; Backend.do bounds each call with RequestTimeout instead.
 	c := ldap.NewConn(raw, s.ldaps)
 	c.Start()
-	c.SetTimeout(d.requestTimeout)
+	timedOut := func(err error) error {
+		if dctx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("no answer within DialTimeout %v: %w", d.dialTimeout, err)
+		}
+		return err
+	}
 	if d.startTLS && !s.ldaps {
 		if err := watch(dctx, c, func() error { return c.StartTLS(s.tls) }); err != nil {
 			_ = c.Close()
-			return nil, fmt.Errorf("StartTLS: %w", err)
+			return nil, fmt.Errorf("StartTLS: %w", timedOut(err))
+		}
+	}
+	if bind != nil {
+		if err := watch(dctx, c, func() error { return bind(c) }); err != nil {
+			dropped := isNetwork(err) || c.IsClosing() || dctx.Err() != nil
+			_ = c.Close()
+			if dropped {
+				return nil, timedOut(err)
+			}
+			return nil, &bindError{err}
 		}
 	}
 	return c, nil
