@@ -263,9 +263,10 @@ func TestVerifyEmptyPasswordNeverVerifies(t *testing.T) {
 	require.NoError(t, err)
 	for _, stored := range []string{
 		"", std, "BCRYPT:9:abcdefghijklmnop:WDipDq9GOWontr8TMviMR6Vcjve862m",
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", // sha256("")
-		"da39a3ee5e6b4b0d3255bfef95601890afd80709",                         // sha1("")
-		"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e", // sha512("")
+		// sha256, sha1 and sha512 of "":
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
 		"$1$ab$" + md5Crypt("", md5Magic, "ab"), "$apr1$ab$" + md5Crypt("", apr1Magic, "ab"),
 		"abmF1QH4PEr.E", // crypt("", "ab")
 		"plain",
@@ -336,7 +337,7 @@ func TestMalformedStored(t *testing.T) {
 		{"BCRYPT:-9:abcdefghijklmnop:WDipDq9GOWontr8TMviMR6Vcjve862m", SchemeUnknown},
 		{"BCRYPT:009:abcdefghijklmnop:WDipDq9GOWontr8TMviMR6Vcjve862m", SchemeUnknown},
 		{"BCRYPT:9:abcdefghijklmno:WDipDq9GOWontr8TMviMR6Vcjve862mx", SchemeUnknown}, // salt 15
-		{"BCRYPT:9:abcdefghijklmnop:WDipDq9GOWontr8TMviMR6Vcjve86!m", SchemeUnknown},  // bad char
+		{"BCRYPT:9:abcdefghijklmnop:WDipDq9GOWontr8TMviMR6Vcjve86!m", SchemeUnknown}, // bad char
 		{"BCRYPT:9:abcdefghijklmnop", SchemeUnknown},
 		{"BCRYPT:", SchemeUnknown},
 		{"BCRYPT", SchemePlain},
@@ -354,7 +355,7 @@ func TestMalformedStored(t *testing.T) {
 		{"$1$$", SchemeUnknown},
 		{"$1$ab", SchemeUnknown},
 		{"$1$ab$", SchemeUnknown},
-		{"$1$$e2KlfqG5YBMTjSz7XF.Eu1", SchemeUnknown},       // empty salt
+		{"$1$$e2KlfqG5YBMTjSz7XF.Eu1", SchemeUnknown},          // empty salt
 		{"$1$abcdefghi$e2KlfqG5YBMTjSz7XF.Eu1", SchemeUnknown}, // salt 9 bytes
 		{"$1$ab$e2KlfqG5YBMTjSz7XF.Eu", SchemeUnknown},
 		{"$1$ab$e2KlfqG5YBMTjSz7XF.Eu1$", SchemeUnknown},
