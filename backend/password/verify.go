@@ -213,9 +213,10 @@ func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
 	return ok, ok
 }
 
-// constantTimeEqual compares two strings in time that depends only on their
-// lengths... and not even on those: both are hashed to 32 bytes first, so
-// a plain-text comparison does not reveal the stored length either.
+// constantTimeEqual compares two strings in constant time. Both are hashed
+// to 32 bytes first, so that not even the length of a stored plain-text
+// password shows in the timing (subtle.ConstantTimeCompare returns at once
+// on unequal lengths).
 func constantTimeEqual(a, b string) bool {
 	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
