@@ -178,7 +178,6 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // when writing md5-crypt, apr1 and crypt hashes, and as a salt of last resort
 // when verifying strings of no known shape, which Verify treats as plain).
 func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
-	_ = login
 	if password == "" || len(password) > backend.MaxPasswordBytes {
 		return false, false
 	}
