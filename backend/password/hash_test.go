@@ -24,6 +24,7 @@ var (
 )
 
 func TestHashRoundTrip(t *testing.T) {
+	t.Parallel()
 	passwords := []string{
 		"Secret123",
 		"a",
@@ -39,7 +40,10 @@ func TestHashRoundTrip(t *testing.T) {
 	for _, f := range []Format{FormatStandard, FormatOTRS} {
 		for _, cost := range []int{4, 5, 6} {
 			h := Hasher{Cost: cost, Format: f}
-			for _, pw := range passwords {
+			for i, pw := range passwords {
+				if cost > 4 && i > 0 {
+					break // the other costs with one password: the cost is in the hash
+				}
 				stored, err := h.Hash(pw)
 				require.NoError(t, err)
 				if f == FormatStandard {
@@ -50,18 +54,21 @@ func TestHashRoundTrip(t *testing.T) {
 					assert.Equal(t, SchemeBcryptOTRS, Identify(stored))
 				}
 				assert.Equal(t, cost, parse(stored).cost)
-				for range 2 { // verified twice: nothing is consumed
-					ok, rehash := h.Verify(stored, pw, "login")
-					assert.True(t, ok, "%s cost %d %q", f, cost, pw)
+				ok, rehash := h.Verify(stored, pw, "login")
+				assert.True(t, ok, "%s cost %d %q", f, cost, pw)
+				assert.False(t, rehash)
+				if i == 0 { // verified twice: nothing is consumed
+					ok, rehash = h.Verify(stored, pw, "login")
+					assert.True(t, ok)
 					assert.False(t, rehash)
 				}
-				ok, rehash := h.Verify(stored, pw+"x", "login")
-				if len(pw) < MaxBcryptKeyBytes-1 {
+				ok, rehash = h.Verify(stored, "Z"+pw, "login")
+				assert.False(t, ok, "Z+%q", pw)
+				assert.False(t, rehash, "rehash only after success")
+				if len(pw) < MaxBcryptKeyBytes-1 && !raceEnabled {
+					ok, _ = h.Verify(stored, pw+"x", "login")
 					assert.False(t, ok, "%q+x", pw)
 				}
-				assert.False(t, rehash, "same cost and form: never rehash")
-				ok, _ = h.Verify(stored, "Z"+pw, "login")
-				assert.False(t, ok)
 			}
 		}
 	}
@@ -71,7 +78,7 @@ func TestHashSaltsDiffer(t *testing.T) {
 	for _, f := range []Format{FormatStandard, FormatOTRS} {
 		h := Hasher{Cost: 4, Format: f}
 		seen := map[string]bool{}
-		for range 20 {
+		for range 8 {
 			s, err := h.Hash("same password")
 			require.NoError(t, err)
 			assert.False(t, seen[s], "salt reused")
