@@ -97,8 +97,10 @@
 // long, not UTF-8, NUL) with that *backend.ValidationError. Comparisons are
 // constant-time (crypto/subtle, over SHA-256 digests of both sides, so not
 // even the length of a plain stored password leaks). Dummy spends the time
-// of one bcrypt Verify at the Hasher's cost, for unknown logins; note that
-// a known login whose stored hash is a fast legacy format (sha2, plain...)
-// answers faster than that until it is rehashed. Nothing in this package
+// of one bcrypt Verify at the Hasher's cost, for unknown logins; Verify
+// spends the same time on an empty or unusable stored string, so a user
+// without a password looks like an unknown login. A known login whose
+// stored hash is a fast legacy format (sha2, plain...) still answers faster,
+// until its first successful login rehashes it. Nothing in this package
 // logs, and no error quotes a password or a hash.
 package password

@@ -172,8 +172,9 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // cost below h's, or is bcrypt in the other Format than h.Format.
 //
 // An empty password, a password longer than backend.MaxPasswordBytes and a
-// SchemeNone or SchemeUnknown stored string never verify. The comparison
-// is constant-time in the password. login is the user's login; every format
+// SchemeNone or SchemeUnknown stored string never verify; for the last two
+// Verify spends the time of Dummy, so that a user without a usable hash
+// cannot be told from an unknown login. The comparison is constant-time. login is the user's login; every format
 // accepted carries its own salt, so it is not needed today (OTRS uses it
 // when writing md5-crypt, apr1 and crypt hashes, and as a salt of last resort
 // when verifying strings of no known shape, which Verify treats as plain).
@@ -206,6 +207,9 @@ func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
 	case SchemePlain:
 		ok = constantTimeEqual(password, stored)
 	default: // SchemeNone, SchemeUnknown
+		// Nothing can verify, but answering at once would tell an attacker
+		// that this login exists (unknown logins cost a Dummy).
+		h.Dummy(password)
 		return false, false
 	}
 	// Every scheme that is not bcrypt is weaker than bcrypt.
