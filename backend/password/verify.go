@@ -174,10 +174,15 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // An empty password, a password longer than backend.MaxPasswordBytes and a
 // SchemeNone or SchemeUnknown stored string never verify; for the last two
 // Verify spends the time of Dummy, so that a user without a usable hash
-// cannot be told from an unknown login. The comparison is constant-time. login is the user's login; every format
-// accepted carries its own salt, so it is not needed today (OTRS uses it
-// when writing md5-crypt, apr1 and crypt hashes, and as a salt of last resort
-// when verifying strings of no known shape, which Verify treats as plain).
+// cannot be told from an unknown login. The comparison is constant-time.
+//
+// Only the first 72 bytes of a password count against bcrypt hashes, and
+// only the first 8 against traditional crypt ones (see the package doc).
+//
+// login is the user's login. Every accepted format carries its own salt, so
+// it is not used today; OTRS uses it when writing md5-crypt, apr1 and crypt
+// hashes, and as a salt of last resort when verifying strings of no known
+// shape, which Verify treats as plain.
 func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
 	if password == "" || len(password) > backend.MaxPasswordBytes {
 		return false, false
