@@ -160,8 +160,12 @@ type Config struct {
 	// MatchPrefix makes search words match at the start of a value
 	// (index-friendly) instead of anywhere.
 	MatchPrefix bool
-	// DialTimeout bounds connecting, TLS and binding; RequestTimeout every
-	// request on a connection.
+	// DialTimeout bounds opening a connection to one URL (TCP, TLS or
+	// StartTLS, and the bind); when it passes, the next URL is tried.
+	// RequestTimeout bounds each operation on a service connection (a paged
+	// search with all its pages included); when it passes, the connection is
+	// closed and the call fails with ErrUnavailable. Both apply within the
+	// caller's context, which may end the call earlier.
 	DialTimeout    time.Duration
 	RequestTimeout time.Duration
 	// PoolSize bounds the bound service connections kept open (default 8).

@@ -871,3 +871,30 @@ func TestRequestTimeout(t *testing.T) {
 	require.NoError(t, err, "the timed-out connection was replaced")
 	assert.Equal(t, "alice", u.Login)
 }
+
+// TestServiceAccount: an empty BindDN searches anonymously; a wrong service
+// password is reported as such (the server answered), not as an outage.
+func TestServiceAccount(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+
+	cfg := testConfig(srv, ou, false)
+	cfg.BindDN, cfg.BindPassword = "", ""
+	b := newBackend(t, cfg)
+	u, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err, "anonymous search")
+	assert.Equal(t, "alice", u.Login)
+	_, err = b.Authenticate(t.Context(), "alice", "alice pw")
+	require.NoError(t, err)
+
+	cfg = testConfig(srv, ou, false)
+	cfg.BindPassword = "wrong service password"
+	b = newBackend(t, cfg)
+	_, err = b.Get(t.Context(), "alice")
+	require.Error(t, err)
+	assert.True(t, ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials), "%v", err)
+	assert.NotErrorIs(t, err, backend.ErrUnavailable)
+	assert.NotErrorIs(t, err, backend.ErrNotFound)
+	assert.NotContains(t, err.Error(), "wrong service password")
+}
