@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -139,17 +140,18 @@ func (b *Backend) readAttributes() []string {
 // that ends with an error (a size limit included) fails: a partial result is
 // never returned.
 func (b *Backend) search(ctx context.Context, filter string, attrs []string) ([]*ldap.Entry, error) {
-	return b.searchMode(ctx, filter, attrs, true)
+	return b.searchMode(ctx, filter, attrs, true, 0)
 }
 
-// searchMode is search; paged false sends one plain request, for lookups of
-// one login, where a size limit cannot bite and paging only costs.
-func (b *Backend) searchMode(ctx context.Context, filter string, attrs []string, paged bool) ([]*ldap.Entry, error) {
+// searchMode is search; paged false sends one plain request (for lookups of
+// one login, where a size limit cannot bite and paging only costs), with
+// sizeLimit entries at most (0: no limit of ours).
+func (b *Backend) searchMode(ctx context.Context, filter string, attrs []string, paged bool, sizeLimit int) ([]*ldap.Entry, error) {
 	var entries []*ldap.Entry
 	err := b.do(ctx, true, func(c *ldap.Conn) error {
 		// A fresh request per attempt: SearchWithPaging keeps its cookie in the request.
 		req := ldap.NewSearchRequest(b.cfg.BaseDN, b.cfg.Scope.ldap(), ldap.NeverDerefAliases,
-			0, 0, false, filter, attrs, nil)
+			sizeLimit, 0, false, filter, attrs, nil)
 		var res *ldap.SearchResult
 		var err error
 		if paged {
@@ -273,7 +275,7 @@ func normDN(dn string) string {
 // (case-insensitively), ignoring validity.
 func (b *Backend) findEntries(ctx context.Context, login string, attrs []string) ([]*ldap.Entry, error) {
 	f := and(append(b.baseFilter(), "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(login)+")"))
-	entries, err := b.searchMode(ctx, f, attrs, false)
+	entries, err := b.searchMode(ctx, f, attrs, false, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -328,9 +330,10 @@ func (b *Backend) get(ctx context.Context, login string) (backend.CustomerUser, 
 }
 
 // Search returns the users matching q, ordered by lower-cased login and
-// capped at q.Limit. The whole result is read with paged searches, then
-// sorted and cut on the client (the directory cannot sort by a lower-cased
-// login).
+// capped at q.Limit. Sorting and cutting happen on the client (a directory
+// cannot sort by a lower-cased login): when more users match than the
+// limit, the logins of all of them are read with paged searches and only
+// the first q.Limit entries are then read whole.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	users, err := b.searchUsers(ctx, q)
 	if err != nil {
@@ -354,13 +357,66 @@ func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.C
 	}
 	parts = append(parts, criteria...)
 	filter := and(parts)
-	entries, err := b.search(ctx, filter, b.attrs)
+	knownValid := !q.IncludeInvalid
+
+	// Most searches (a name, a customer ID) match fewer users than the
+	// limit: one plain search, capped at limit+1 entries, reads them whole.
+	entries, err := b.searchMode(ctx, filter, b.attrs, false, limit+1)
+	if err == nil && len(entries) <= limit {
+		users, err := b.users(ctx, entries, filter, knownValid)
+		if err != nil {
+			return nil, err
+		}
+		backend.SortByLogin(users)
+		return users, nil
+	}
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, err
+	}
+	// More than limit users (or more than the server's size limit): read
+	// only the logins of all of them, paged, choose the first limit in
+	// login order, and read those whole.
+	all, err := b.search(ctx, filter, []string{b.cfg.LoginAttribute})
 	if err != nil {
 		return nil, err
 	}
-	users, err := b.users(ctx, entries, filter, !q.IncludeInvalid)
-	if err != nil {
-		return nil, err
+	type hit struct{ key, login, dn string }
+	hits := make([]hit, 0, len(all))
+	for _, e := range all {
+		if l := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute); l != "" {
+			hits = append(hits, hit{backend.LoginKey(l), l, normDN(e.DN)})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].key < hits[j].key })
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	users := make([]backend.CustomerUser, 0, len(hits))
+	const batch = 50
+	for start := 0; start < len(hits); start += batch {
+		chunk := hits[start:min(start+batch, len(hits))]
+		want := make(map[string]bool, len(chunk))
+		alts := make([]string, 0, len(chunk))
+		for _, h := range chunk {
+			want[h.dn] = true
+			alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(h.login)+")")
+		}
+		bf := and([]string{filter, or(alts)})
+		full, err := b.search(ctx, bf, b.attrs)
+		if err != nil {
+			return nil, err
+		}
+		kept := full[:0]
+		for _, e := range full {
+			if want[normDN(e.DN)] {
+				kept = append(kept, e)
+			}
+		}
+		us, err := b.users(ctx, kept, bf, knownValid)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, us...)
 	}
 	backend.SortByLogin(users)
 	if len(users) > limit {

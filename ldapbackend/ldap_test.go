@@ -898,3 +898,44 @@ func TestServiceAccount(t *testing.T) {
 	assert.NotErrorIs(t, err, backend.ErrNotFound)
 	assert.NotContains(t, err.Error(), "wrong service password")
 }
+
+// TestLargeResultWithValidFilter: beyond the limit, the logins-first path
+// still sorts, cuts and works out validity per entry.
+func TestLargeResultWithValidFilter(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	var reqs []*ldap.AddRequest
+	for i := range 300 {
+		u := person(fmt.Sprintf("v%03d", 299-i), "Many", "Users", fmt.Sprintf("v%d@example.org", i), "MANY")
+		if (299-i)%3 == 0 {
+			u.Comment = "disabled"
+		}
+		reqs = append(reqs, seedEntry(ou, u, ""))
+	}
+	require.NoError(t, srv.AddEntries(reqs...))
+	cfg := testConfig(srv, ou, false)
+	cfg.ValidAttribute = ""
+	cfg.ValidFilter = "(!(description=disabled))"
+	b := newBackend(t, cfg)
+
+	users, err := b.Search(t.Context(), backend.Query{IncludeInvalid: true})
+	require.NoError(t, err)
+	require.Len(t, users, backend.DefaultLimit)
+	for i, u := range users {
+		require.Equal(t, fmt.Sprintf("v%03d", i), u.Login)
+		want := backend.Valid
+		if i%3 == 0 {
+			want = backend.Invalid
+		}
+		require.Equal(t, want, u.Valid, u.Login)
+		require.Equal(t, "Many", u.FirstName, "read whole")
+	}
+	users, err = b.Search(t.Context(), backend.Query{Limit: 150})
+	require.NoError(t, err)
+	require.Len(t, users, 150)
+	assert.Equal(t, "v001", users[0].Login)
+	assert.Equal(t, "v224", users[149].Login) // 150th valid login: skips every multiple of 3
+	for _, u := range users {
+		require.Equal(t, backend.Valid, u.Valid)
+	}
+}
