@@ -290,6 +290,11 @@ func prepare(cfg Config) (Config, []server, error) {
 	if cfg.LoginAttribute == "" {
 		return bad("LoginAttribute is required")
 	}
+	if cfg.BindDN != "" && cfg.BindPassword == "" {
+		// A DN without a password is an unauthenticated bind, which servers
+		// refuse or treat as anonymous; neither is what was meant.
+		return bad("BindDN without BindPassword")
+	}
 	if cfg.Scope != ScopeSubtree && cfg.Scope != ScopeOneLevel {
 		return bad("unknown Scope %d", cfg.Scope)
 	}

@@ -615,15 +615,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		return c
 	}
 	for name, mutate := range map[string]func(*ldapbackend.Config){
-		"no URLs":            func(c *ldapbackend.Config) { c.URLs = nil },
-		"bad scheme":         func(c *ldapbackend.Config) { c.URLs = []string{"http://x"} },
-		"no host":            func(c *ldapbackend.Config) { c.URLs = []string{"ldap://"} },
-		"no base":            func(c *ldapbackend.Config) { c.BaseDN = "" },
-		"bad base":           func(c *ldapbackend.Config) { c.BaseDN = "not a dn" },
-		"bad user filter":    func(c *ldapbackend.Config) { c.UserFilter = "(objectClass=person" },
-		"bad valid filter":   func(c *ldapbackend.Config) { c.ValidFilter = "uid=x)" },
-		"no login attribute": func(c *ldapbackend.Config) { c.LoginAttribute = "" },
-		"bad CA":             func(c *ldapbackend.Config) { c.TLS.CACertificatesPEM = []byte("nope") },
+		"no URLs":                  func(c *ldapbackend.Config) { c.URLs = nil },
+		"bad scheme":               func(c *ldapbackend.Config) { c.URLs = []string{"http://x"} },
+		"no host":                  func(c *ldapbackend.Config) { c.URLs = []string{"ldap://"} },
+		"no base":                  func(c *ldapbackend.Config) { c.BaseDN = "" },
+		"bad base":                 func(c *ldapbackend.Config) { c.BaseDN = "not a dn" },
+		"bad user filter":          func(c *ldapbackend.Config) { c.UserFilter = "(objectClass=person" },
+		"bad valid filter":         func(c *ldapbackend.Config) { c.ValidFilter = "uid=x)" },
+		"no login attribute":       func(c *ldapbackend.Config) { c.LoginAttribute = "" },
+		"bind DN without password": func(c *ldapbackend.Config) { c.BindDN = "cn=x,dc=example,dc=com" },
+		"bad CA":                   func(c *ldapbackend.Config) { c.TLS.CACertificatesPEM = []byte("nope") },
 		"writable without object classes": func(c *ldapbackend.Config) {
 			c.ReadOnly = ldapbackend.Bool(false)
 			c.ObjectClasses = nil
