@@ -120,3 +120,55 @@ func TestBackoff(t *testing.T) {
 	d.report(0, nil)
 	assert.Equal(t, []int{0, 1}, d.order(), "success resets")
 }
+
+// FuzzFilter: whatever a caller searches for, the compiled filter is valid
+// LDAP filter syntax, and decompiling it gives the same text (every value
+// was escaped exactly once).
+func FuzzFilter(f *testing.F) {
+	for _, s := range []string{"huber", "*", "*)(|(uid=*", ")(uid=*", `\`, "a\x00b", "ü", "カス", `"a b" !c`, "h*b**r", `\2a`, "((", "**"} {
+		f.Add(s, "x*y", "c%", "m@x.org", false)
+	}
+	plain := filterBackendF(f, false)
+	prefix := filterBackendF(f, true)
+	f.Fuzz(func(t *testing.T, search, login, customerID, email string, usePrefix bool) {
+		q := backend.Query{Search: search, Login: login, CustomerID: customerID, Email: email}
+		expr, _, err := backend.CheckQuery(q, 0)
+		if err != nil {
+			return
+		}
+		b := plain
+		if usePrefix {
+			b = prefix
+		}
+		crit, none := b.criteria(q, expr)
+		if none {
+			return
+		}
+		filter := and(append(b.baseFilter(), crit...))
+		packet, err := ldap.CompileFilter(filter)
+		if err != nil {
+			t.Fatalf("filter %q does not compile: %v", filter, err)
+		}
+		back, err := ldap.DecompileFilter(packet)
+		if err != nil {
+			t.Fatalf("filter %q does not decompile: %v", filter, err)
+		}
+		if back != filter {
+			t.Fatalf("filter %q decompiles to %q", filter, back)
+		}
+	})
+}
+
+func filterBackendF(f *testing.F, prefix bool) *Backend {
+	cfg := OpenLDAP
+	cfg.URLs = []string{"ldap://127.0.0.1:1"}
+	cfg.BaseDN = "dc=example,dc=com"
+	cfg.CustomerIDAttribute = "o"
+	cfg.CustomerIDsAttribute = "ou"
+	cfg.MatchPrefix = prefix
+	b, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
