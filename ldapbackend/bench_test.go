@@ -1,6 +1,7 @@
 package ldapbackend_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -329,6 +330,37 @@ func BenchmarkGetInterleaved(b *testing.B) {
 			}
 			b.ReportMetric(rate[0]/rate[1], "pooled/per-call")
 			b.ReportMetric(rate[0]/rate[2], "pooled/raw")
+		})
+	}
+}
+
+// BenchmarkAuthenticateOutcomes compares the cost of a right password, a
+// wrong one and an unknown login (which binds a DN that does not exist, so
+// that it costs as much as a wrong password).
+func BenchmarkAuthenticateOutcomes(b *testing.B) {
+	srv := benchServer(b)
+	be := benchBackend(b, srv, srv.URL)
+	for _, c := range []struct {
+		name  string
+		login func() string
+		pw    func(login string) string
+		want  error
+	}{
+		{"right", benchLogin, func(l string) string { return "pw-" + l }, nil},
+		{"wrong", benchLogin, func(string) string { return "wrong" }, backend.ErrInvalidCredentials},
+		{"unknown", func() string { return "nobody" + benchLogin() }, func(string) string { return "wrong" }, backend.ErrInvalidCredentials},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			parallel(b, func(pb *testing.PB) {
+				for pb.Next() {
+					l := c.login()
+					_, err := be.Authenticate(b.Context(), l, c.pw(l))
+					if !errors.Is(err, c.want) && (c.want != nil || err != nil) {
+						b.Errorf("%s: %v", l, err)
+						return
+					}
+				}
+			})
 		})
 	}
 }

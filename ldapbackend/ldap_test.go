@@ -795,6 +795,7 @@ func TestAttributeNamesCaseInsensitive(t *testing.T) {
 type stallProxy struct {
 	url     string
 	stalled atomic.Bool
+	open    atomic.Int64 // client connections not yet closed by the client
 }
 
 func newStallProxy(t *testing.T, target string) *stallProxy {
@@ -819,7 +820,8 @@ func newStallProxy(t *testing.T, target string) *stallProxy {
 			}
 			conns.Store(in, nil)
 			conns.Store(out, nil)
-			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			p.open.Add(1)
+			go func() { _, _ = io.Copy(out, in); _ = out.Close(); p.open.Add(-1) }()
 			go func() {
 				buf := make([]byte, 32<<10)
 				for {
@@ -939,4 +941,40 @@ func TestLargeResultWithValidFilter(t *testing.T) {
 	for _, u := range users {
 		require.Equal(t, backend.Valid, u.Valid)
 	}
+}
+
+// TestCloseDrainsPool: Close closes the idle service connections, and the
+// ones in use when they come back; later calls fail.
+func TestCloseDrainsPool(t *testing.T) {
+	srv := testldap.Shared(t)
+	if srv.External {
+		t.Skip("needs the address of a private server")
+	}
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+	p := newStallProxy(t, srv.Addr())
+	cfg := testConfig(srv, ou, false)
+	cfg.URLs = []string{p.url}
+	cfg.PoolSize = 4
+	b, err := ldapbackend.New(cfg)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := b.Get(t.Context(), "alice")
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	require.LessOrEqual(t, p.open.Load(), int64(4), "PoolSize bounds the service connections")
+	require.Positive(t, p.open.Load())
+
+	require.NoError(t, b.Close())
+	require.Eventually(t, func() bool { return p.open.Load() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"every pooled connection is closed")
+	_, err = b.Get(t.Context(), "alice")
+	require.Error(t, err)
+	require.NoError(t, b.Close(), "Close twice is fine")
 }
