@@ -122,8 +122,8 @@ var (
 // With CUSTOMERUSER_TEST_LDAP_URL set, no server is started; the variables
 // CUSTOMERUSER_TEST_LDAP_BASE_DN, _ADMIN_DN and _ADMIN_PASSWORD (defaults:
 // the names of this package) describe it, the admin account also serves as
-// writer and reader, and the server must have the test schema of this
-// package (SchemaLDIF) loaded.
+// writer and reader, and the server must have the test schemas of this
+// package (SchemaLDIF, ADLikeSchemaLDIF) loaded.
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	if testing.Short() {
