@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 )
 
 // Backend is an in-memory customer-user store. It is safe for concurrent
@@ -66,6 +67,8 @@ func (b *Backend) load(users []User) error {
 		switch {
 		case in.Password != "" && in.PasswordHash != "":
 			return fmt.Errorf("user %d: %w", i, &backend.ValidationError{Field: "password", Reason: "both Password and PasswordHash given"})
+		case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
+			return fmt.Errorf("user %d (%q): %w", i, u.Login, &backend.ValidationError{Field: "password hash", Reason: "malformed or unsupported hash format"})
 		case in.Password != "":
 			if err := backend.CheckPassword(in.Password); err != nil {
 				return fmt.Errorf("user %d: %w", i, err)

@@ -11,14 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 )
 
 // testHasher keeps bcrypt fast in tests.
-var testHasher = PasswordHasher{Cost: 4}
+var testHasher = password.Hasher{Cost: 4}
 
 func newBackend(t testing.TB, cfg Config) *Backend {
 	t.Helper()
-	if cfg.Hasher == (PasswordHasher{}) {
+	if cfg.Hasher == (password.Hasher{}) {
 		cfg.Hasher = testHasher
 	}
 	b, err := New(cfg)
@@ -50,7 +51,7 @@ func TestNewConfig(t *testing.T) {
 		{"search field twice", Config{SearchFields: []SearchField{FieldLogin, FieldLogin}}},
 		{"empty search fields", Config{SearchFields: []SearchField{}}},
 		{"empty attribute name", Config{SearchFields: []SearchField{AttributeField("")}}},
-		{"bcrypt cost too low", Config{Hasher: PasswordHasher{Cost: 3}}},
+		{"bcrypt cost too low", Config{Hasher: password.Hasher{Cost: 3}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(tc.cfg)
@@ -118,6 +119,7 @@ func TestNewUsers(t *testing.T) {
 		{"missing last name", []User{{CustomerUser: person("x", "X", "", "x@example.com", "C")}}, false, backend.ErrInvalidInput},
 		{"missing login", []User{{CustomerUser: person("", "X", "Y", "x@example.com", "C")}}, false, backend.ErrInvalidInput},
 		{"password and hash", []User{{CustomerUser: hans, Password: "secret", PasswordHash: "secret"}}, false, backend.ErrInvalidInput},
+		{"malformed hash", []User{{CustomerUser: hans, PasswordHash: "$6$secret$xyz"}}, false, backend.ErrInvalidInput},
 		{"password with NUL", []User{{CustomerUser: hans, Password: "sec\x00ret"}}, false, backend.ErrInvalidInput},
 		{"duplicate email allowed", []User{{CustomerUser: hans}, {CustomerUser: person("x", "X", "Y", "HANS@example.com", "C")}}, true, nil},
 	} {

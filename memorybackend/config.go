@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 )
 
 // DefaultName is the backend name used when Config.Name is empty.
@@ -37,7 +38,7 @@ type Config struct {
 	Users []User
 	// Hasher hashes new passwords and verifies stored ones. The zero value
 	// writes standard "$2a$" bcrypt of cost password.DefaultCost.
-	Hasher PasswordHasher
+	Hasher password.Hasher
 	// SearchFields are the fields a word of Query.Search is matched against;
 	// nil means DefaultSearchFields.
 	SearchFields []SearchField
@@ -128,7 +129,7 @@ type settings struct {
 	defaultLimit int
 	autoPrefix   string
 	dupEmail     bool
-	hasher       PasswordHasher
+	hasher       password.Hasher
 	fields       []fieldFunc
 	now          func() time.Time
 }
@@ -156,8 +157,8 @@ func (c Config) settings() (settings, error) {
 	case s.defaultLimit == 0:
 		s.defaultLimit = backend.DefaultLimit
 	}
-	if c.Hasher.Cost != 0 && (c.Hasher.Cost < 4 || c.Hasher.Cost > 31) {
-		return bad("Hasher", "bcrypt cost outside 4..31")
+	if err := c.Hasher.Check(); err != nil {
+		return settings{}, err
 	}
 	if s.autoPrefix != "" {
 		// The longest candidate must still be a valid login.

@@ -7,6 +7,7 @@ import (
 	"log"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 	"github.com/helpdeskkit/customeruser/memorybackend"
 )
 
@@ -14,7 +15,7 @@ func Example() {
 	ctx := context.Background()
 	b, err := memorybackend.New(memorybackend.Config{
 		Name:   "portal",
-		Hasher: memorybackend.PasswordHasher{Cost: 4}, // keep the example fast; production keeps the default
+		Hasher: password.Hasher{Cost: 4}, // keep the example fast; production keeps the default
 	})
 	if err != nil {
 		log.Fatal(err)

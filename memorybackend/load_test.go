@@ -30,8 +30,12 @@ func TestLoadFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Dr.", u.Title)
 	assert.Equal(t, "München", u.City)
-	// amaier has the sha2 hash of "Secret123" from password-vectors.tsv; only
-	// the real password package verifies it, so check storage here.
+	// amaier has the sha2 hash of "Secret123" (password-vectors.tsv); a
+	// read-only backend verifies it but does not rehash.
+	_, err = b.Authenticate(ctx, "amaier", "Secret123")
+	require.NoError(t, err)
+	_, err = b.Authenticate(ctx, "amaier", "secret123")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
 	b.mu.RLock()
 	assert.Equal(t, "2ed06766795d58a4f22d511a672f20a6b096d3fe5b56af3a744678a9a356fd82", b.s.byLogin["amaier"].hash)
 	b.mu.RUnlock()
