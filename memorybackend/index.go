@@ -25,6 +25,14 @@ type record struct {
 	pos    int // index in store.order
 }
 
+// slot is one user in store.order: the fields a scan needs, kept inline so
+// that a scan reads memory sequentially instead of visiting every record.
+type slot struct {
+	search string // == rec.search
+	valid  bool   // rec.user.Valid == backend.Valid
+	rec    *record
+}
+
 // prefixEntry is one search field value of one user in the prefix index.
 type prefixEntry struct {
 	key string // lower-cased field value: a substring of the record's search string
@@ -41,7 +49,11 @@ type store struct {
 	byEmail map[string][]*record
 	// order holds every user sorted by loginKey, the order of search results;
 	// record.pos is the index here.
-	order []*record
+	order []slot
+	// unpacked counts the search strings allocated one by one since the last
+	// pack; pack copies all of them into one block in login order.
+	unpacked int
+	packMin  int // pack after at least this many unpacked strings (and n/4)
 	// prefix, only kept in prefix mode, holds an entry per non-empty search
 	// field value, sorted by key: a word's candidates are one binary search away.
 	prefix    []prefixEntry
@@ -54,8 +66,9 @@ func newStore(fields []fieldFunc, prefixIndex bool, n int) *store {
 		fields:    fields,
 		byLogin:   make(map[string]*record, n),
 		byEmail:   make(map[string][]*record, n),
-		order:     make([]*record, 0, n),
+		order:     make([]slot, 0, n),
 		keepIndex: prefixIndex,
+		packMin:   1024,
 	}
 }
 
@@ -107,7 +120,7 @@ func segments(search string, fn func(v string) bool) {
 
 // orderIndex is where a login key is or would be inserted in order.
 func (s *store) orderIndex(loginKey string) int {
-	return sort.Search(len(s.order), func(i int) bool { return s.order[i].loginKey >= loginKey })
+	return sort.Search(len(s.order), func(i int) bool { return s.order[i].rec.loginKey >= loginKey })
 }
 
 // insert adds r to every index. Its login and email must be free.
@@ -115,11 +128,11 @@ func (s *store) insert(r *record) {
 	s.byLogin[r.loginKey] = r
 	s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
 	i := s.orderIndex(r.loginKey)
-	s.order = append(s.order, nil)
+	s.order = append(s.order, slot{})
 	copy(s.order[i+1:], s.order[i:])
-	s.order[i] = r
+	s.order[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
 	for j := i; j < len(s.order); j++ {
-		s.order[j].pos = j
+		s.order[j].rec.pos = j
 	}
 	if s.keepIndex {
 		for k := range s.prefix {
@@ -128,6 +141,9 @@ func (s *store) insert(r *record) {
 			}
 		}
 		s.indexAdd(r)
+	}
+	if s.unpacked++; s.unpacked > max(s.packMin, len(s.order)/4) {
+		s.pack()
 	}
 }
 
@@ -151,9 +167,9 @@ func (s *store) remove(r *record) {
 	}
 	i := r.pos
 	s.order = append(s.order[:i], s.order[i+1:]...)
-	s.order[:len(s.order)+1][len(s.order)] = nil
+	s.order[:len(s.order)+1][len(s.order)] = slot{}
 	for j := i; j < len(s.order); j++ {
-		s.order[j].pos = j
+		s.order[j].rec.pos = j
 	}
 	if s.keepIndex {
 		for k := range s.prefix {
@@ -212,23 +228,47 @@ func (s *store) build(recs []*record) {
 		s.byLogin[r.loginKey] = r
 		s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
 	}
-	s.order = append(s.order[:0], recs...)
-	sort.Slice(s.order, func(i, j int) bool { return s.order[i].loginKey < s.order[j].loginKey })
-	for i, r := range s.order {
-		r.pos = i
+	s.order = s.order[:0]
+	for _, r := range recs {
+		s.order = append(s.order, slot{rec: r})
 	}
+	sort.Slice(s.order, func(i, j int) bool { return s.order[i].rec.loginKey < s.order[j].rec.loginKey })
+	s.pack()
+}
+
+// pack copies the search strings of all users into one block in login
+// order, so that a scan reads memory sequentially, and rebuilds the prefix
+// index over the new strings. New calls it; inserts call it again after
+// many writes (amortised, it adds O(log n) per write).
+func (s *store) pack() {
+	n := 0
+	for _, sl := range s.order {
+		n += len(sl.rec.search)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, sl := range s.order {
+		b.WriteString(sl.rec.search)
+	}
+	block := b.String()
+	entries := 0
+	for i := range s.order {
+		sl := &s.order[i]
+		r := sl.rec
+		r.pos = i
+		r.search, block = block[:len(r.search)], block[len(r.search):]
+		*sl = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
+		entries += strings.Count(r.search, fieldSep)
+	}
+	s.unpacked = 0
 	if !s.keepIndex {
 		return
 	}
-	n := 0
-	for _, r := range s.order {
-		n += strings.Count(r.search, fieldSep)
-	}
-	s.prefix = make([]prefixEntry, 0, n)
-	for _, r := range s.order {
-		segments(r.search, func(v string) bool {
+	s.prefix = make([]prefixEntry, 0, entries)
+	for _, sl := range s.order {
+		segments(sl.search, func(v string) bool {
 			if v != "" {
-				s.prefix = append(s.prefix, prefixEntry{key: v, pos: int32(r.pos)})
+				s.prefix = append(s.prefix, prefixEntry{key: v, pos: int32(sl.rec.pos)})
 			}
 			return true
 		})

@@ -29,10 +29,13 @@ func checkInvariants(t testing.TB, b *Backend) {
 	}
 	require.Equal(t, len(s.order), emails, "email index size")
 	var want []prefixEntry
-	for i, r := range s.order {
+	for i, sl := range s.order {
+		r := sl.rec
 		require.Equal(t, i, r.pos, "pos of %q", r.user.Login)
+		require.Equal(t, r.search, sl.search)
+		require.Equal(t, r.user.Valid == backend.Valid, sl.valid)
 		if i > 0 {
-			require.Less(t, s.order[i-1].loginKey, r.loginKey, "login order")
+			require.Less(t, s.order[i-1].rec.loginKey, r.loginKey, "login order")
 		}
 		require.Same(t, r, s.byLogin[r.loginKey])
 		require.Equal(t, backend.LoginKey(r.user.Login), r.loginKey)

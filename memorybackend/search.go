@@ -86,11 +86,18 @@ func (m *matcher) matchTerm(t *term, search string) bool {
 	return hit
 }
 
-// match evaluates every criterion against r.
-func (m *matcher) match(r *record) bool {
-	if !m.includeInvalid && r.user.Valid != backend.Valid {
+// match evaluates every criterion against the user in sl.
+func (m *matcher) match(sl *slot) bool {
+	if !m.includeInvalid && !sl.valid {
 		return false
 	}
+	for i := range m.terms {
+		t := &m.terms[i]
+		if m.matchTerm(t, sl.search) == t.negate {
+			return false
+		}
+	}
+	r := sl.rec
 	if m.hasEmail && r.emailKey != m.email {
 		return false
 	}
@@ -103,16 +110,7 @@ func (m *matcher) match(r *record) bool {
 			return false
 		}
 	}
-	if m.customerID.Parts != nil && !m.matchCustomerID(&r.user) {
-		return false
-	}
-	for i := range m.terms {
-		t := &m.terms[i]
-		if m.matchTerm(t, r.search) == t.negate {
-			return false
-		}
-	}
-	return true
+	return m.customerID.Parts == nil || m.matchCustomerID(&r.user)
 }
 
 func (m *matcher) matchCustomerID(u *backend.CustomerUser) bool {
@@ -161,12 +159,12 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	var hits []*record
 	switch {
 	case m.loginExact:
-		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && m.match(r) {
+		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && m.match(&b.s.order[r.pos]) {
 			hits = append(hits, r)
 		}
 	case m.hasEmail:
 		for _, r := range b.s.byEmail[m.email] {
-			if m.match(r) {
+			if m.match(&b.s.order[r.pos]) {
 				hits = append(hits, r)
 			}
 		}
@@ -192,14 +190,15 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 // scan walks the users in login order and stops at the limit.
 func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
 	hits := make([]*record, 0, min(limit, 64))
-	for i, r := range b.s.order {
+	order := b.s.order
+	for i := range order {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if m.match(r) {
-			hits = append(hits, r)
+		if sl := &order[i]; m.match(sl) {
+			hits = append(hits, sl.rec)
 			if len(hits) == limit {
 				break
 			}
@@ -266,8 +265,8 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 					return nil, err
 				}
 			}
-			if r := b.s.order[w<<6|bit]; m.match(r) {
-				hits = append(hits, r)
+			if sl := &b.s.order[w<<6|bit]; m.match(sl) {
+				hits = append(hits, sl.rec)
 				if len(hits) == limit {
 					return hits, nil
 				}

@@ -113,6 +113,7 @@ func TestSearchMatchesModel(t *testing.T) {
 		t.Run(fmt.Sprintf("prefix=%v", prefix), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(len(fmt.Sprint(prefix)))))
 			b := newBackend(t, Config{MatchPrefix: prefix})
+			b.s.packMin = 16 // exercise packing between writes
 			model := map[string]backend.CustomerUser{}
 			randomUser := func(login string) backend.CustomerUser {
 				u := person(login, word(r), word(r), fmt.Sprintf("%s%d@example.com", word(r), r.IntN(1e6)), strings.ToUpper(word(r)))
