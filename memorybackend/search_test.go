@@ -13,7 +13,7 @@ import (
 	"github.com/helpdeskkit/customeruser/backend"
 )
 
-func searchFixture(t *testing.T, prefix bool) *Backend {
+func searchFixture(t testing.TB, prefix bool) *Backend {
 	hans := person("hhuber", "Hans", "Huber", "hans.huber@example.com", "ACME")
 	hans.CustomerIDs = []string{"Initech"}
 	anna := person("Amaier", "Anna", "Maier", "anna@example.org", "acme")
