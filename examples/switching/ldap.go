@@ -13,8 +13,16 @@ import (
 	"github.com/helpdeskkit/customeruser/ldapbackend"
 )
 
-// The LDAP flags. The walk-through writes, so the backend is writable here
-// (ldapbackend itself is read-only unless told otherwise).
+// The LDAP flags, for example
+//
+//	LDAP_BIND_PASSWORD=... go run ./examples/switching -backend ldap \
+//	  -ldap-url ldaps://ldap1.example.com,ldaps://ldap2.example.com \
+//	  -ldap-bind-dn cn=helpdesk,dc=example,dc=com -ldap-base-dn ou=customers,dc=example,dc=com
+//
+// The walk-through writes, so the backend is writable here (ldapbackend
+// itself is read-only unless told otherwise). With the openldap preset the
+// defaults keep everything in stock inetOrgPerson attributes: the customer
+// ID in o, further ones in ou, the valid id in employeeType.
 var (
 	ldapURL          = flag.String("ldap-url", "", "LDAP server URLs, comma-separated, tried in order (ldap://host:389 or ldaps://host:636)")
 	ldapBindDN       = flag.String("ldap-bind-dn", "", "service account DN (empty: anonymous, which cannot write)")
