@@ -1,0 +1,35 @@
+# Two entry points for a newcomer: `make run` (the main example, memory
+# backend, no server) and `make test` (installs what is missing, then runs
+# gofmt, go vet and the whole suite under the race detector, with real
+# MariaDB and slapd servers the tests start themselves).
+GO ?= go
+FUZZTIME ?= 60s
+
+.PHONY: run test deps fmt-check vet race fuzz bench
+
+run:
+	$(GO) run ./examples/switching
+
+test: deps fmt-check vet race
+
+deps:
+	@./scripts/install-deps.sh
+	$(GO) mod download
+
+fmt-check:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi; echo "gofmt: clean"
+
+vet:
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./backend/
+
+# The benchmarks BENCHMARKS.md reports.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

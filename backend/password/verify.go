@@ -1,0 +1,222 @@
+package password
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/hex"
+	"strings"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// Scheme names the format of a stored password string, as Identify sees it.
+type Scheme string
+
+// The schemes Verify understands. The names follow the OTRS family's
+// CryptType values where one exists.
+const (
+	SchemeNone       Scheme = ""            // empty stored string: no password set
+	SchemeBcrypt     Scheme = "bcrypt"      // $2a$ / $2b$ / $2y$, cost 04..31
+	SchemeBcryptOTRS Scheme = "bcrypt-otrs" // BCRYPT:<cost>:<salt16>:<hash31>
+	SchemeSHA2       Scheme = "sha2"        // 64 hex digits, SHA-256 of the password
+	SchemeSHA1       Scheme = "sha1"        // 40 hex digits, SHA-1 of the password
+	SchemeSHA512     Scheme = "sha512"      // 128 hex digits, SHA-512 of the password
+	SchemeMD5Crypt   Scheme = "md5-crypt"   // $1$<salt, 1..8 bytes>$<22 chars>
+	SchemeAPR1       Scheme = "apr1"        // $apr1$<salt, 1..8 bytes>$<22 chars>
+	SchemeCrypt      Scheme = "crypt"       // 13 chars of [./0-9A-Za-z], traditional DES crypt
+	SchemePlain      Scheme = "plain"       // anything else: the password itself
+	// SchemeUnknown is a string that is marked as a hash (it begins with "$"
+	// or "BCRYPT:") but is malformed or of an unsupported kind ("$6$...",
+	// "BCRYPT:99:short:x"). No password verifies it.
+	SchemeUnknown Scheme = "unknown"
+)
+
+// IsBcrypt reports whether s is one of the two bcrypt forms.
+func (s Scheme) IsBcrypt() bool { return s == SchemeBcrypt || s == SchemeBcryptOTRS }
+
+// parsed is a stored string taken apart.
+type parsed struct {
+	scheme Scheme
+	cost   int    // bcrypt
+	salt   []byte // bcrypt: raw 16 bytes
+	magic  string // md5-crypt, apr1
+	salt8  string // md5-crypt, apr1
+	hash   string // bcrypt: 31 chars; md5-crypt, apr1: 22 chars
+	digest []byte // sha*: the decoded hex
+}
+
+// Identify names the format of a stored password string. It decides by the
+// shape of the string alone, in this order:
+//   - "" is SchemeNone;
+//   - a string beginning with "BCRYPT:" or "$" is a hash: SchemeBcryptOTRS,
+//     SchemeBcrypt, SchemeMD5Crypt or SchemeAPR1 when well formed, else
+//     SchemeUnknown (never plain);
+//   - 40, 64 or 128 hex digits (either case) are SchemeSHA1, SchemeSHA2,
+//     SchemeSHA512;
+//   - 13 characters of [./0-9A-Za-z] are SchemeCrypt;
+//   - anything else is SchemePlain.
+func Identify(stored string) Scheme {
+	return parse(stored).scheme
+}
+
+func parse(s string) parsed {
+	switch {
+	case s == "":
+		return parsed{scheme: SchemeNone}
+	case strings.HasPrefix(s, "BCRYPT:"):
+		return parseOTRSBcrypt(s[len("BCRYPT:"):])
+	case strings.HasPrefix(s, "$"):
+		return parseDollar(s)
+	}
+	if len(s) == 40 || len(s) == 64 || len(s) == 128 {
+		if d, err := hex.DecodeString(s); err == nil {
+			switch len(s) {
+			case 40:
+				return parsed{scheme: SchemeSHA1, digest: d}
+			case 64:
+				return parsed{scheme: SchemeSHA2, digest: d}
+			default:
+				return parsed{scheme: SchemeSHA512, digest: d}
+			}
+		}
+	}
+	if len(s) == desCryptLen && inAlphabet(s, cryptAlphabet) {
+		return parsed{scheme: SchemeCrypt}
+	}
+	return parsed{scheme: SchemePlain}
+}
+
+var unknown = parsed{scheme: SchemeUnknown}
+
+// parseCost reads a bcrypt cost of one or two ASCII digits in MinCost..MaxCost.
+func parseCost(s string) (int, bool) {
+	if len(s) < 1 || len(s) > 2 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, n >= MinCost && n <= MaxCost
+}
+
+// parseOTRSBcrypt reads "<cost>:<salt16>:<hash31>" (after "BCRYPT:"). OTRS
+// matches ^BCRYPT:(\d+):(.{16}):(.*)$ and uses the 16 salt characters as raw
+// bytes.
+func parseOTRSBcrypt(rest string) parsed {
+	i := strings.IndexByte(rest, ':')
+	if i < 0 {
+		return unknown
+	}
+	cost, ok := parseCost(rest[:i])
+	rest = rest[i+1:]
+	if !ok || len(rest) != bcryptSaltBytes+1+bcryptHashB64Len || rest[bcryptSaltBytes] != ':' {
+		return unknown
+	}
+	salt, hash := rest[:bcryptSaltBytes], rest[bcryptSaltBytes+1:]
+	if strings.IndexByte(salt, '\n') >= 0 || !inAlphabet(hash, bcryptAlphabet) {
+		return unknown
+	}
+	return parsed{scheme: SchemeBcryptOTRS, cost: cost, salt: []byte(salt), hash: hash}
+}
+
+// parseDollar reads the "$id$..." modular crypt formats we support.
+func parseDollar(s string) parsed {
+	switch {
+	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
+		if len(s) != standardBcryptLen || s[6] != '$' {
+			return unknown
+		}
+		cost, ok := parseCost(s[4:6])
+		if !ok {
+			return unknown
+		}
+		salt, ok := decodeBcryptSalt(s[7 : 7+bcryptSaltB64Len])
+		hash := s[7+bcryptSaltB64Len:]
+		if !ok || !inAlphabet(hash, bcryptAlphabet) {
+			return unknown
+		}
+		return parsed{scheme: SchemeBcrypt, cost: cost, salt: salt, hash: hash}
+	case strings.HasPrefix(s, md5Magic):
+		return parseMD5(s, md5Magic, SchemeMD5Crypt)
+	case strings.HasPrefix(s, apr1Magic):
+		return parseMD5(s, apr1Magic, SchemeAPR1)
+	}
+	return unknown
+}
+
+// parseMD5 reads "<magic><salt>$<22 chars>" with a salt of 1..8 bytes
+// without "$" (the salt as written, which OTRS takes from the login).
+func parseMD5(s, magic string, scheme Scheme) parsed {
+	rest := s[len(magic):]
+	i := strings.IndexByte(rest, '$')
+	if i < 1 || i > md5SaltMax {
+		return unknown
+	}
+	salt, hash := rest[:i], rest[i+1:]
+	if len(hash) != md5HashLen || !inAlphabet(hash, cryptAlphabet) {
+		return unknown
+	}
+	return parsed{scheme: scheme, magic: magic, salt8: salt, hash: hash}
+}
+
+// Verify reports whether password matches the stored string, whatever OTRS
+// family format it is in (see Identify), and whether the caller should
+// replace the stored string by h.Hash(password): rehash is true after a
+// successful verify when the stored scheme is not bcrypt, is bcrypt with a
+// cost below h's, or is bcrypt in the other Format than h.Format.
+//
+// An empty password, a password longer than backend.MaxPasswordBytes and a
+// SchemeNone or SchemeUnknown stored string never verify. The comparison
+// is constant-time in the password. login is the user's login; every format
+// accepted carries its own salt, so it is not needed today (OTRS uses it
+// when writing md5-crypt, apr1 and crypt hashes, and as a salt of last resort
+// when verifying strings of no known shape, which Verify treats as plain).
+func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
+	_ = login
+	if password == "" || len(password) > backend.MaxPasswordBytes {
+		return false, false
+	}
+	p := parse(stored)
+	switch p.scheme {
+	case SchemeBcrypt:
+		ok = constantTimeEqual(bcryptRaw(password, p.cost, p.salt), p.hash)
+		return ok, ok && (p.cost < h.cost() || h.Format != FormatStandard)
+	case SchemeBcryptOTRS:
+		ok = constantTimeEqual(bcryptRaw(password, p.cost, p.salt), p.hash)
+		return ok, ok && (p.cost < h.cost() || h.Format != FormatOTRS)
+	case SchemeSHA2:
+		sum := sha256.Sum256([]byte(password))
+		ok = subtle.ConstantTimeCompare(sum[:], p.digest) == 1
+	case SchemeSHA1:
+		sum := sha1.Sum([]byte(password))
+		ok = subtle.ConstantTimeCompare(sum[:], p.digest) == 1
+	case SchemeSHA512:
+		sum := sha512.Sum512([]byte(password))
+		ok = subtle.ConstantTimeCompare(sum[:], p.digest) == 1
+	case SchemeMD5Crypt, SchemeAPR1:
+		ok = constantTimeEqual(md5Crypt(password, p.magic, p.salt8), p.hash)
+	case SchemeCrypt:
+		got, valid := desCrypt(password, stored[:2])
+		ok = valid && constantTimeEqual(got, stored)
+	case SchemePlain:
+		ok = constantTimeEqual(password, stored)
+	default: // SchemeNone, SchemeUnknown
+		return false, false
+	}
+	// Every scheme that is not bcrypt is weaker than bcrypt.
+	return ok, ok
+}
+
+// constantTimeEqual compares two strings in time that depends only on their
+// lengths... and not even on those: both are hashed to 32 bytes first, so
+// a plain-text comparison does not reveal the stored length either.
+func constantTimeEqual(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and is missing: MariaDB and OpenLDAP slapd
+# from Debian's packages (the tests start their own throwaway servers on random
+# loopback ports; no system daemon is used or left running).
+set -euo pipefail
+
+need=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v mariadb-install-db >/dev/null 2>&1 || need+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+[ -x /usr/sbin/slapd ] || need+=(slapd)
+[ -x /usr/sbin/slapadd ] || need+=(slapd)
+command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
+
+if [ ${#need[@]} -eq 0 ]; then
+	echo "install-deps: MariaDB and slapd are installed"
+	exit 0
+fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "install-deps: installing ${need[*]}"
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "install-deps: run as root or install sudo: apt-get install ${need[*]}" >&2; exit 1; }
+	sudo=(sudo)
+fi
+
+# Keep the packages from starting system daemons: the tests run their own.
+made_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+	"${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+	made_policy=1
+fi
+cleanup() { [ -z "$made_policy" ] || "${sudo[@]}" rm -f /usr/sbin/policy-rc.d; }
+trap cleanup EXIT
+
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "install-deps: done"
