@@ -2,7 +2,11 @@ package sqlbackend
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"slices"
 	"fmt"
 	"strings"
 	"time"
@@ -34,6 +38,7 @@ type Backend struct {
 	custLike    string
 	searchLike  []string // one LIKE predicate per search column
 	searchNull  []string // "col IS NULL" per search column
+	searchIDs   bool     // the search fields include the customer ID (so the further IDs too)
 	validOnly   string
 	orderBy     string
 	escape      string // the ESCAPE clause of every LIKE
@@ -198,6 +203,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo) {
 		b.idsCustEq = eq(idCols["customer_id"], "c.`customer_id`")
 		b.idsCustLike = like(idCols["customer_id"], "c.`customer_id`")
 	}
+	b.searchIDs = b.ids && slices.Contains(r.SearchFields, FieldCustomerID)
 	for _, c := range r.searchCols {
 		b.searchLike = append(b.searchLike, like(t(c)))
 		b.searchNull = append(b.searchNull, "t."+quote(c)+" IS NULL")
@@ -374,12 +380,12 @@ type queryer interface {
 
 // find reads the user with login (any case). It returns the user, the
 // stored password hash when withPassword, or backend.ErrNotFound.
-func (b *Backend) find(ctx context.Context, q queryer, login string, withPassword bool, suffix string) (backend.CustomerUser, string, error) {
+func (b *Backend) find(ctx context.Context, q queryer, login string, withPassword bool) (backend.CustomerUser, string, error) {
 	query := b.getSQL
 	if withPassword {
 		query = b.getPwSQL
 	}
-	rows, err := q.QueryContext(ctx, query+suffix, login)
+	rows, err := q.QueryContext(ctx, query, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
@@ -421,7 +427,7 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 	if err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, "get", err)
 	}
-	u, _, err := b.find(ctx, b.db, login, false, "")
+	u, _, err := b.find(ctx, b.db, login, false)
 	if err != nil {
 		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, "get", err)
 	}
@@ -442,7 +448,7 @@ func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.C
 		h.Dummy(pw)
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
 	}
-	u, stored, err := b.find(ctx, b.db, login, true, "")
+	u, stored, err := b.find(ctx, b.db, login, true)
 	switch {
 	case err == backend.ErrNotFound:
 		h.Dummy(pw)
@@ -503,8 +509,8 @@ func (b *Backend) SetPassword(ctx context.Context, login, pw string) error {
 	if err != nil {
 		return backend.OpError(b.cfg.Name, op, fmt.Errorf("hashing the password: %w", err))
 	}
-	err = b.inTx(ctx, func(tx *sql.Tx) error {
-		u, _, err := b.find(ctx, tx, login, false, " FOR UPDATE")
+	err = b.inTx(ctx, []string{loginLock(login)}, func(tx *sql.Tx) error {
+		u, _, err := b.find(ctx, tx, login, false)
 		if err != nil {
 			return err
 		}
@@ -538,13 +544,64 @@ func (b *Backend) changeStamp() (string, []any) {
 // seconds (DATETIME has no fraction).
 func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
-// inTx runs fn in a transaction, again (up to three times) when InnoDB
-// picked it as a deadlock victim.
-func (b *Backend) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+// lockTimeout is how long a write waits for the named locks of another
+// write of the same login or email (GET_LOCK takes whole seconds).
+const lockTimeout = 30
+
+// lockName turns a lock key into a GET_LOCK name: at most 64 characters
+// whatever the login, and distinct per database and table.
+func (b *Backend) lockName(key string) string {
+	sum := sha256.Sum256([]byte(b.cfg.Table + "\x00" + key))
+	return "customeruser:" + hex.EncodeToString(sum[:20])
+}
+
+// inTx runs fn in a transaction while holding the named locks of keys
+// (GET_LOCK, released when the function returns or the session ends).
+// The locks make a uniqueness check and the write that relies on it atomic
+// against other writers of this library without gap locks, which would
+// deadlock concurrent inserts. A transaction InnoDB still picks as a
+// deadlock victim is retried, up to three times in all.
+func (b *Backend) inTx(ctx context.Context, keys []string, fn func(tx *sql.Tx) error) error {
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		names = append(names, b.lockName(k))
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	held := 0
+	defer func() {
+		if held == 0 {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for _, n := range names[:held] {
+			if _, err := conn.ExecContext(rctx, "DO RELEASE_LOCK(?)", n); err != nil {
+				// Never hand a session that may still hold a lock back to the
+				// pool: discarding it makes the server release the locks.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				return
+			}
+		}
+	}()
+	for _, n := range names {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", n, lockTimeout).Scan(&got); err != nil {
+			return err
+		}
+		if got.Int64 != 1 {
+			return fmt.Errorf("another write of the same customer user held a lock for %d s", lockTimeout)
+		}
+		held++
+	}
+	for attempt := 0; ; attempt++ {
 		var tx *sql.Tx
-		tx, err = b.db.BeginTx(ctx, nil)
+		tx, err = conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -555,9 +612,14 @@ func (b *Backend) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		} else {
 			_ = tx.Rollback()
 		}
-		if mysqlErrorNumber(err) != erLockDeadlock {
+		if mysqlErrorNumber(err) != erLockDeadlock || attempt == 2 {
 			return err
 		}
 	}
-	return err
 }
+
+// Lock keys.
+func loginLock(login string) string { return "login\x00" + backend.LoginKey(login) }
+func emailLock(email string) string { return "email\x00" + backend.FoldKey(email) }
+
+const autoLoginLock = "auto-login"

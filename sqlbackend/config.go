@@ -101,10 +101,12 @@ type Config struct {
 	AutoLoginPrefix string
 	// AllowDuplicateEmail lets several users share an email address.
 	AllowDuplicateEmail bool
-	// Hasher hashes new passwords and verifies stored ones. The zero value
-	// writes the OTRS bcrypt form "BCRYPT:cost:salt:hash" (which Znuny and
-	// OTOBO sharing the table can verify) with the default cost; it verifies
-	// every OTRS stored format.
+	// Hasher hashes new passwords and verifies stored ones (every OTRS
+	// stored format). The zero value here means
+	// password.Hasher{Format: password.FormatOTRS}: the OTRS bcrypt form
+	// "BCRYPT:cost:salt:hash", which Znuny and OTOBO sharing the table can
+	// verify, at password.DefaultCost. For standard "$2a$" hashes give
+	// Format FormatStandard with a non-zero Cost.
 	Hasher password.Hasher
 	// ChangeBy is the agent id written to create_by and change_by (the OTRS
 	// columns are NOT NULL). Default 1, the OTRS admin.
@@ -173,6 +175,9 @@ func (c Config) resolve() (resolved, error) {
 		c.Hasher = password.Hasher{Format: password.FormatOTRS}
 	}
 	var problems []string
+	if err := c.Hasher.Check(); err != nil {
+		problems = append(problems, "Hasher: "+err.Error())
+	}
 	if c.DefaultLimit < 0 {
 		problems = append(problems, "DefaultLimit is negative")
 	}

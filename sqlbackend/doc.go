@@ -42,9 +42,13 @@
 // _ci collation (utf8mb4_uca1400_as_ci on MariaDB 10.10+, utf8mb4_0900_as_ci on
 // MySQL 8), so that "rene" and "René" stay different logins; with an
 // accent-insensitive collation such as utf8mb4_general_ci the unique index
-// refuses the second of them. Uniqueness is checked case-insensitively inside
-// the writing transaction (SELECT ... FOR UPDATE) in addition to the unique
-// index, so a _bin table cannot get "Bob" next to "bob" either.
+// refuses the second of them. Uniqueness of logins and emails is checked
+// case-insensitively inside the writing transaction, in addition to the
+// unique index, so a _bin table cannot get "Bob" next to "bob" either. The
+// check and the write hold a named lock (GET_LOCK) per lower-cased login and
+// email, so concurrent writers of the same login wait for each other, while
+// writers of different users never do (row gap locks, the alternative,
+// deadlock concurrent inserts).
 //
 // # Search
 //

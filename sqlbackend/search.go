@@ -51,35 +51,94 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// maxFurtherIDUsers caps the logins a further-customer-ID match is inlined
+// as ("login IN (...)", index-friendly); beyond it the query uses EXISTS.
+const maxFurtherIDUsers = 500
+
+// furtherIDUsers returns the logins whose further customer IDs match pred
+// (on alias c) with arg; ok is false when there are more than
+// maxFurtherIDUsers of them.
+func (b *Backend) furtherIDUsers(ctx context.Context, pred string, arg any) (logins []any, ok bool, err error) {
+	rows, err := b.db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
+		b.idsTable, pred, maxFurtherIDUsers+1), arg)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, false, err
+		}
+		logins = append(logins, l)
+	}
+	return logins, len(logins) <= maxFurtherIDUsers, rows.Err()
+}
+
+// furtherIDCond gives the condition "one of the user's further customer IDs
+// matches pred with arg". The matching logins are looked up first and put
+// into the query as "login IN (...)", so that the whole OR stays answerable
+// from indexes (MariaDB cannot merge an EXISTS into an index_merge); "" when
+// no user matches.
+func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg any) (string, error) {
+	logins, ok, err := b.furtherIDUsers(ctx, pred, arg)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		w.args = append(w.args, arg)
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), nil
+	}
+	if len(logins) == 0 {
+		return "", nil
+	}
+	w.args = append(w.args, logins...)
+	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), strings.TrimSuffix(strings.Repeat("?, ", len(logins)), ", ")), nil
+}
+
 // compile turns a query into a WHERE clause. none is true when the query
 // cannot match anything (a negated "*"), so no SQL needs to run.
-func (b *Backend) compile(q backend.Query, expr backend.SearchExpr) (w where, none bool) {
+func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.SearchExpr) (w where, none bool, err error) {
 	if !q.IncludeInvalid {
 		w.add(b.validOnly)
 	}
 	for _, t := range expr.Terms {
 		if t.Pattern.MatchAll() {
 			if t.Negate {
-				return w, true
+				return w, true, nil
 			}
 			continue
 		}
 		pat := likePattern(t.Pattern, b.cfg.MatchPrefix, false)
-		parts := make([]string, len(b.searchLike))
+		var parts []string
 		for i, like := range b.searchLike {
 			if t.Negate {
 				// A NULL column matches no word, so it passes the exclusion.
-				parts[i] = fmt.Sprintf("(%s OR NOT (%s))", b.searchNull[i], like)
+				parts = append(parts, fmt.Sprintf("(%s OR NOT (%s))", b.searchNull[i], like))
 			} else {
-				parts[i] = like
+				parts = append(parts, like)
 			}
 			w.args = append(w.args, pat)
 		}
 		if t.Negate {
+			if b.searchIDs {
+				parts = append(parts, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)",
+					b.idsTable, quote(b.cfg.cols[FieldLogin]), b.idsCustLike))
+				w.args = append(w.args, pat)
+			}
 			w.conds = append(w.conds, "("+strings.Join(parts, " AND ")+")")
-		} else {
-			w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")
+			continue
 		}
+		if b.searchIDs {
+			cond, err := b.furtherIDCond(ctx, &w, b.idsCustLike, pat)
+			if err != nil {
+				return w, false, err
+			}
+			if cond != "" {
+				parts = append(parts, cond)
+			}
+		}
+		w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")
 	}
 	if q.Login != "" {
 		if p := backend.NewPattern(strings.TrimSpace(q.Login)); p.HasWildcard() {
@@ -90,32 +149,31 @@ func (b *Backend) compile(q backend.Query, expr backend.SearchExpr) (w where, no
 			w.add(b.loginEq, strings.TrimSpace(q.Login))
 		}
 	}
-	if q.CustomerID != "" {
-		id := strings.TrimSpace(q.CustomerID)
+	if id := strings.TrimSpace(q.CustomerID); id != "" {
 		p := backend.NewPattern(id)
-		switch {
-		case p.MatchAll():
-		case p.HasWildcard():
-			pat := likePattern(p, true, true)
-			if b.ids {
-				w.add(fmt.Sprintf("(%s OR EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s))",
-					b.custLike, b.idsTable, quote(b.cfg.cols[FieldLogin]), b.idsCustLike), pat, pat)
-			} else {
-				w.add(b.custLike, pat)
+		if !p.MatchAll() {
+			own, further, arg := b.custEq, b.idsCustEq, any(id)
+			if p.HasWildcard() {
+				own, further, arg = b.custLike, b.idsCustLike, likePattern(p, true, true)
 			}
-		default:
+			cond := own
+			w.args = append(w.args, arg)
 			if b.ids {
-				w.add(fmt.Sprintf("(%s OR EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s))",
-					b.custEq, b.idsTable, quote(b.cfg.cols[FieldLogin]), b.idsCustEq), id, id)
-			} else {
-				w.add(b.custEq, id)
+				fc, err := b.furtherIDCond(ctx, &w, further, arg)
+				if err != nil {
+					return w, false, err
+				}
+				if fc != "" {
+					cond = "(" + own + " OR " + fc + ")"
+				}
 			}
+			w.conds = append(w.conds, cond)
 		}
 	}
 	if q.Email != "" {
 		w.add(b.emailEq, strings.TrimSpace(q.Email))
 	}
-	return w, false
+	return w, false, nil
 }
 
 // Search returns the users matching q, ordered by lower-cased login and
@@ -129,7 +187,10 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	if err != nil {
 		return nil, backend.OpError(b.cfg.Name, op, err)
 	}
-	w, none := b.compile(q, expr)
+	w, none, err := b.compile(ctx, q, expr)
+	if err != nil {
+		return nil, opError(ctx, b.cfg.Name, op, err)
+	}
 	if none {
 		if err := ctx.Err(); err != nil {
 			return nil, backend.OpError(b.cfg.Name, op, err)

@@ -58,9 +58,8 @@ func (b *Backend) fieldValues(u backend.CustomerUser) (cols []string, args []any
 }
 
 // loginTaken reports whether another user than except (a login key, "" for
-// none) has login, compared case-insensitively. It locks the rows (and, on
-// an indexed column, the gap) it reads, so that a concurrent Add of the
-// same login waits for this transaction.
+// none) has login, compared case-insensitively. The caller holds the
+// login's lock, so no other writer of this library adds it meanwhile.
 func (b *Backend) loginTaken(ctx context.Context, tx *sql.Tx, login, except string) (bool, error) {
 	return b.taken(ctx, tx, b.loginEq, login, func(l, _ string) bool {
 		k := backend.LoginKey(l)
@@ -75,7 +74,7 @@ func (b *Backend) emailTaken(ctx context.Context, tx *sql.Tx, email, except stri
 }
 
 func (b *Backend) taken(ctx context.Context, tx *sql.Tx, pred, value string, match func(login, email string) bool) (bool, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT t.%s, t.%s FROM %s t WHERE %s FOR UPDATE",
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT t.%s, t.%s FROM %s t WHERE %s",
 		quote(b.cfg.cols[FieldLogin]), quote(b.cfg.cols[FieldEmail]), b.table, pred), value)
 	if err != nil {
 		return false, err
@@ -163,7 +162,14 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
 
 	stored := u
-	err = b.inTx(ctx, func(tx *sql.Tx) error {
+	locks := []string{loginLock(u.Login)}
+	if u.Login == "" {
+		locks = []string{autoLoginLock}
+	}
+	if !b.cfg.AllowDuplicateEmail {
+		locks = append(locks, emailLock(u.Email))
+	}
+	err = b.inTx(ctx, locks, func(tx *sql.Tx) error {
 		stored.Login = u.Login
 		if stored.Login == "" {
 			for n := 0; ; n++ {
@@ -249,8 +255,12 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	update := fmt.Sprintf("UPDATE %s SET %s = ?, %s%s WHERE %s = ?", b.table, loginCol, strings.Join(set, ", "), stamp, loginCol)
 
 	var stored backend.CustomerUser
-	err = b.inTx(ctx, func(tx *sql.Tx) error {
-		old, _, err := b.find(ctx, tx, login, false, " FOR UPDATE")
+	locks := []string{loginLock(login), loginLock(u.Login)}
+	if !b.cfg.AllowDuplicateEmail {
+		locks = append(locks, emailLock(u.Email))
+	}
+	err = b.inTx(ctx, locks, func(tx *sql.Tx) error {
+		old, _, err := b.find(ctx, tx, login, false)
 		if err != nil {
 			return err
 		}
@@ -291,7 +301,7 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 				}
 			}
 		}
-		stored, _, err = b.find(ctx, tx, u.Login, false, "")
+		stored, _, err = b.find(ctx, tx, u.Login, false)
 		return err
 	})
 	if err != nil {
