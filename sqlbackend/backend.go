@@ -6,8 +6,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
