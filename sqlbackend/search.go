@@ -176,6 +176,15 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 	return w, false, nil
 }
 
+// searchSQL generates the query of a search; "" when nothing can match.
+func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) (string, []any, error) {
+	w, none, err := b.compile(ctx, q, expr)
+	if err != nil || none {
+		return "", nil, err
+	}
+	return fmt.Sprintf("SELECT %s FROM %s t%s %s LIMIT %d", b.selectList, b.table, w.sql(), b.orderBy, limit), w.args, nil
+}
+
 // Search returns the users matching q, ordered by lower-cased login and
 // capped by q.Limit (or Config.DefaultLimit). Each search word becomes one
 // "(col1 LIKE ? OR col2 LIKE ? ...)" group with the word as a parameter, its
@@ -187,18 +196,17 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	if err != nil {
 		return nil, backend.OpError(b.cfg.Name, op, err)
 	}
-	w, none, err := b.compile(ctx, q, expr)
+	query, args, err := b.searchSQL(ctx, q, expr, limit)
 	if err != nil {
 		return nil, opError(ctx, b.cfg.Name, op, err)
 	}
-	if none {
+	if query == "" {
 		if err := ctx.Err(); err != nil {
 			return nil, backend.OpError(b.cfg.Name, op, err)
 		}
 		return []backend.CustomerUser{}, nil
 	}
-	query := fmt.Sprintf("SELECT %s FROM %s t%s %s LIMIT %d", b.selectList, b.table, w.sql(), b.orderBy, limit)
-	rows, err := b.db.QueryContext(ctx, query, w.args...)
+	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, opError(ctx, b.cfg.Name, op, err)
 	}
