@@ -30,6 +30,7 @@ type Backend struct {
 	table       string   // quoted table name
 	idsTable    string   // quoted further-IDs table name
 	readCols    []string // fields in the order of selectList (attributes as "attr:<name>")
+	readPos     map[string]int
 	selectList  string   // columns of readCols plus the further IDs
 	loginEq     string   // predicate: login equals ? (case-insensitive)
 	emailEq     string
@@ -240,6 +241,10 @@ func (b *Backend) build(cols, idCols map[string]colInfo) {
 	} else {
 		list = append(list, "NULL")
 	}
+	b.readPos = make(map[string]int, len(b.readCols))
+	for i, f := range b.readCols {
+		b.readPos[f] = i
+	}
 	b.selectList = strings.Join(list, ", ")
 	// Get reads a few rows: a case-sensitive legacy table may hold the same
 	// login in several spellings; the exact one wins.
@@ -256,30 +261,31 @@ func (b *Backend) ReadOnly() bool { return b.cfg.ReadOnly }
 // DB returns the database the backend works on.
 func (b *Backend) DB() *sql.DB { return b.db }
 
-// row is the destination of one selected row.
+// row is the destination of one selected row: one sql.NullString per
+// column of readCols (valid and the times use their own), the further IDs
+// and, for Authenticate, the hash.
 type row struct {
-	text  map[string]*sql.NullString
+	text  []sql.NullString
 	valid sql.NullInt64
-	times map[string]*dbTime
+	times [2]dbTime // create_time, change_time
 	ids   sql.NullString
 	pw    sql.NullString
 	dest  []any
 }
 
 func (b *Backend) newRow(withPassword bool) *row {
-	r := &row{text: map[string]*sql.NullString{}, times: map[string]*dbTime{}}
-	for _, f := range b.readCols {
+	n := len(b.readCols)
+	r := &row{text: make([]sql.NullString, n), dest: make([]any, n, n+2)}
+	for i, f := range b.readCols {
 		switch f {
 		case FieldValid:
-			r.dest = append(r.dest, &r.valid)
-		case FieldCreateTime, FieldChangeTime:
-			t := &dbTime{}
-			r.times[f] = t
-			r.dest = append(r.dest, t)
+			r.dest[i] = &r.valid
+		case FieldCreateTime:
+			r.dest[i] = &r.times[0]
+		case FieldChangeTime:
+			r.dest[i] = &r.times[1]
 		default:
-			s := &sql.NullString{}
-			r.text[f] = s
-			r.dest = append(r.dest, s)
+			r.dest[i] = &r.text[i]
 		}
 	}
 	r.dest = append(r.dest, &r.ids)
@@ -291,8 +297,8 @@ func (b *Backend) newRow(withPassword bool) *row {
 
 func (b *Backend) user(r *row) backend.CustomerUser {
 	s := func(f string) string {
-		if v := r.text[f]; v != nil {
-			return v.String
+		if i, ok := b.readPos[f]; ok {
+			return r.text[i].String
 		}
 		return ""
 	}
@@ -301,16 +307,10 @@ func (b *Backend) user(r *row) backend.CustomerUser {
 		Email: s(FieldEmail), CustomerID: s(FieldCustomerID), Phone: s(FieldPhone), Fax: s(FieldFax),
 		Mobile: s(FieldMobile), Street: s(FieldStreet), Zip: s(FieldZip), City: s(FieldCity),
 		Country: s(FieldCountry), Comment: s(FieldComment), Valid: backend.ValidState(r.valid.Int64),
-		Source: b.cfg.Name,
-	}
-	if t := r.times[FieldCreateTime]; t != nil {
-		u.CreatedAt = t.t
-	}
-	if t := r.times[FieldChangeTime]; t != nil {
-		u.ChangedAt = t.t
+		Source: b.cfg.Name, CreatedAt: r.times[0].t, ChangedAt: r.times[1].t,
 	}
 	for _, a := range b.cfg.attrNames {
-		if v := r.text["attr:"+a]; v != nil && v.Valid {
+		if v := r.text[b.readPos["attr:"+a]]; v.Valid {
 			if u.Attributes == nil {
 				u.Attributes = map[string]string{}
 			}
