@@ -31,8 +31,8 @@ type Backend struct {
 	idsTable    string   // quoted further-IDs table name
 	readCols    []string // fields in the order of selectList (attributes as "attr:<name>")
 	readPos     map[string]int
-	selectList  string   // columns of readCols plus the further IDs
-	loginEq     string   // predicate: login equals ? (case-insensitive)
+	selectList  string // columns of readCols plus the further IDs
+	loginEq     string // predicate: login equals ? (case-insensitive)
 	emailEq     string
 	custEq      string
 	loginLike   string // predicate: login LIKE ? (case-insensitive)
