@@ -18,3 +18,6 @@ func (b *Backend) SearchSQL(ctx context.Context, q backend.Query) (string, []any
 
 // GetSQL exposes the query of Get.
 func (b *Backend) GetSQL() string { return b.getSQL }
+
+// LikePattern exposes likePattern.
+var LikePattern = likePattern

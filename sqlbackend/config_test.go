@@ -1,0 +1,87 @@
+package sqlbackend_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/sqlbackend"
+)
+
+// TestCustomColumnsAndAttributes maps renamed columns, leaves optional ones
+// out, stores attributes in extra columns, searches them, and runs without
+// a further-customer-ID table.
+func TestCustomColumnsAndAttributes(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqlbackend.Config{
+		Table:            "portal_users",
+		CustomerIDsTable: sqlbackend.NoColumn,
+		Columns: map[string]string{
+			sqlbackend.FieldLogin: "username",
+			sqlbackend.FieldFax:   sqlbackend.NoColumn,
+			sqlbackend.FieldTitle: sqlbackend.NoColumn,
+		},
+		Attributes:          map[string]string{"department": "dept", "room": "room_no"},
+		SearchFields:        []string{sqlbackend.FieldLogin, "department"},
+		AllowDuplicateEmail: true,
+	}
+	b, d := newBackend(t, cfg)
+	u := sampleUser("gina")
+	u.Attributes = map[string]string{"department": "Sales"}
+	u.Fax = "ignored: no column"
+	added, err := b.Add(ctx, u, "pw")
+	require.NoError(t, err)
+	got, err := b.Get(ctx, "GINA")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"department": "Sales"}, got.Attributes, "a missing attribute stays missing")
+	assert.Empty(t, got.Fax)
+	assert.Equal(t, added.Login, got.Login)
+
+	twin := sampleUser("hugo")
+	twin.Email = "GINA@example.com"
+	_, err = b.Add(ctx, twin, "")
+	require.NoError(t, err, "AllowDuplicateEmail")
+
+	res, err := b.Search(ctx, backend.Query{Search: "sales"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gina"}, loginsOf(res), "attributes are search fields")
+	res, err = b.Search(ctx, backend.Query{Search: "!sales"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"hugo"}, loginsOf(res), "a NULL attribute passes an exclusion")
+
+	bad := sampleUser("ida")
+	bad.Attributes = map[string]string{"shoe size": "42"}
+	_, err = b.Add(ctx, bad, "")
+	var ve *backend.ValidationError
+	require.ErrorAs(t, err, &ve)
+	bad = sampleUser("ida")
+	bad.CustomerIDs = []string{"OTHER"}
+	_, err = b.Add(ctx, bad, "")
+	require.ErrorAs(t, err, &ve, "no table for further customer IDs")
+	assert.Equal(t, 2, countRows(t, d.DB, "portal_users"))
+
+	var n int
+	require.NoError(t, d.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'portal_users' AND COLUMN_NAME IN ('fax', 'title', 'login')").Scan(&n))
+	assert.Zero(t, n, "CreateSchema made only the mapped columns")
+}
+
+func TestLikePatternEscaping(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		start, end bool
+		want       string
+	}{
+		{"abc", false, false, "%abc%"},
+		{"abc", true, false, "abc%"},
+		{"a*c", true, true, "a%c"},
+		{"50%", false, false, `%50\%%`},
+		{"a_b", true, false, `a\_b%`},
+		{`c:\x`, true, true, `c:\\x`},
+		{`*`, true, true, `%`},
+	} {
+		assert.Equal(t, tc.want, sqlbackend.LikePattern(backend.NewPattern(tc.in), tc.start, tc.end), tc.in)
+	}
+}
