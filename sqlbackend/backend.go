@@ -22,6 +22,7 @@ type Backend struct {
 	cfg resolved
 	db  *sql.DB
 
+	pool       Pool   // the settings New applied (zero with KeepPool)
 	ids        bool   // a table of further customer IDs exists
 	idsHasMeta bool   // ... with the OTRS create_/change_ columns
 	idsOrder   string // ORDER BY of further IDs ("" or "ORDER BY id")
@@ -125,7 +126,8 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 	}
 
 	if !r.KeepPool {
-		p := r.Pool
+		p := &b.pool
+		*p = r.Pool
 		var waitTimeout int64
 		if err := db.QueryRowContext(ctx, "SELECT @@SESSION.wait_timeout").Scan(&waitTimeout); err != nil {
 			return fail(err)
@@ -257,6 +259,10 @@ func (b *Backend) Name() string { return b.cfg.Name }
 
 // ReadOnly reports whether the backend refuses writes.
 func (b *Backend) ReadOnly() bool { return b.cfg.ReadOnly }
+
+// Pool returns the pool settings New applied to the database (the zero
+// Pool when Config.KeepPool was set).
+func (b *Backend) Pool() Pool { return b.pool }
 
 // DB returns the database the backend works on.
 func (b *Backend) DB() *sql.DB { return b.db }

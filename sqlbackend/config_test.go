@@ -3,6 +3,7 @@ package sqlbackend_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +85,43 @@ func TestLikePatternEscaping(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, sqlbackend.LikePattern(backend.NewPattern(tc.in), tc.start, tc.end), tc.in)
 	}
+}
+
+// TestCollationDetection shows the predicates New chooses: the column
+// itself on a _ci collation (the unique index serves Get), lower-cased
+// sides on utf8mb4_bin (correct, but a scan).
+func TestCollationDetection(t *testing.T) {
+	ci, d := newBackend(t, sqlbackend.Config{})
+	assert.NotContains(t, ci.GetSQL(), "LOWER(")
+	_, err := ci.Add(context.Background(), sampleUser("someone"), "")
+	require.NoError(t, err)
+	_, err = ci.Add(context.Background(), sampleUser("another"), "")
+	require.NoError(t, err)
+	plan := explain(t, d.DB, ci.GetSQL(), "SomeOne")
+	require.NotEmpty(t, plan)
+	assert.Equal(t, "customer_user_login", plan[0]["key"], "Get uses the unique login index: %v", plan)
+
+	bin, d2 := newBackend(t, sqlbackend.Config{Collation: "utf8mb4_bin"})
+	assert.Contains(t, bin.GetSQL(), "LOWER(t.`login`) = LOWER(?)")
+	_, err = bin.Add(context.Background(), sampleUser("Bob"), "")
+	require.NoError(t, err)
+	_, err = bin.Add(context.Background(), sampleUser("bOB"), "")
+	require.ErrorIs(t, err, backend.ErrDuplicateLogin, "case-insensitive uniqueness on a _bin table")
+	assert.Equal(t, 1, countRows(t, d2.DB, "customer_user"))
+
+	// The pool settings: the defaults, the lifetime under wait_timeout.
+	assert.Equal(t, 16, d.DB.Stats().MaxOpenConnections)
+	p := ci.Pool()
+	assert.Equal(t, 16, p.MaxOpenConns)
+	assert.Equal(t, 3*time.Minute, p.ConnMaxLifetime)
+
+	short := d.Server.Config(d.Name)
+	short.Params = map[string]string{"wait_timeout": "60"}
+	db := openConfig(t, short)
+	b, err := sqlbackend.New(db, sqlbackend.Config{})
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, b.Pool().ConnMaxLifetime, "half of a short wait_timeout")
+	kept, err := sqlbackend.New(db, sqlbackend.Config{KeepPool: true})
+	require.NoError(t, err)
+	assert.Zero(t, kept.Pool())
 }

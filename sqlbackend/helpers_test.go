@@ -60,3 +60,12 @@ func countRows(t testing.TB, db *sql.DB, table string) int {
 }
 
 func testmysqlDatabase(t testing.TB) *sql.DB { return testmysql.NewDatabase(t).DB }
+
+func openConfig(t testing.TB, cfg *mysql.Config) *sql.DB {
+	t.Helper()
+	c, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
