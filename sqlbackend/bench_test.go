@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -107,6 +108,37 @@ func BenchmarkSQL(b *testing.B) {
 			}
 		})
 	}
+	// Paired: each iteration runs both sides, alternating which goes first,
+	// so that the load of a shared machine hits both alike; the ratio is
+	// reported as a metric.
+	getQuery := prefix.GetSQL()
+	rawGet := func(b *testing.B, i int) {
+		if n := drain(b, db, getQuery, logins[i%len(logins)]); n != 1 {
+			b.Fatal("want 1 row, got", n)
+		}
+	}
+	ourGet := func(b *testing.B, i int) {
+		if _, err := prefix.Get(ctx, logins[i%len(logins)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Paired/Get-vs-raw", func(b *testing.B) { pair(b, "backend", "raw", ourGet, rawGet) })
+	otrs := func(b *testing.B, i int) {
+		p := "%" + benchWords[i%len(benchWords)] + "%"
+		if n := drain(b, db, otrsSearchSQL, p, p, p, p); n == 0 {
+			b.Fatal("no rows")
+		}
+	}
+	search := func(be *sqlbackend.Backend) func(*testing.B, int) {
+		return func(b *testing.B, i int) {
+			if users, err := be.Search(ctx, backend.Query{Search: benchWords[i%len(benchWords)]}); err != nil || len(users) == 0 {
+				b.Fatal(err, len(users))
+			}
+		}
+	}
+	b.Run("Paired/SearchPrefix-vs-OTRS", func(b *testing.B) { pair(b, "backend", "otrs", search(prefix), otrs) })
+	b.Run("Paired/SearchSubstring-vs-OTRS", func(b *testing.B) { pair(b, "backend", "otrs", search(substring), otrs) })
+
 	b.Run("SearchOTRS", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			p := "%" + benchWords[i%len(benchWords)] + "%"
@@ -115,6 +147,31 @@ func BenchmarkSQL(b *testing.B) {
 			}
 		}
 	})
+}
+
+// pair runs a and b once per iteration, alternating the order, and reports
+// each one's time per operation and the ratio a/b.
+func pair(tb *testing.B, nameA, nameB string, a, b func(tb *testing.B, i int)) {
+	var da, db time.Duration
+	for i := 0; tb.Loop(); i++ {
+		if i%2 == 0 {
+			t0 := time.Now()
+			a(tb, i)
+			t1 := time.Now()
+			b(tb, i)
+			da, db = da+t1.Sub(t0), db+time.Since(t1)
+		} else {
+			t0 := time.Now()
+			b(tb, i)
+			t1 := time.Now()
+			a(tb, i)
+			db, da = db+t1.Sub(t0), da+time.Since(t1)
+		}
+	}
+	n := float64(tb.N)
+	tb.ReportMetric(float64(da.Nanoseconds())/n, nameA+"-ns/op")
+	tb.ReportMetric(float64(db.Nanoseconds())/n, nameB+"-ns/op")
+	tb.ReportMetric(float64(da)/float64(db), nameA+"/"+nameB)
 }
 
 func countColumns(b *testing.B, db *sql.DB, query string, args ...any) int {
