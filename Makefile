@@ -29,6 +29,8 @@ race:
 # Runs every fuzz target for FUZZTIME each.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./backend/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./backend/password/
+	$(GO) test -run '^$$' -fuzz '^FuzzIdentify$$' -fuzztime $(FUZZTIME) ./backend/password/
 
 # The benchmarks BENCHMARKS.md reports.
 bench:

@@ -45,12 +45,11 @@ var bcryptMagic = [24]byte{
 // bcryptKey is the key bcrypt really uses: the password bytes, a NUL, the whole
 // cut to 72 bytes (OpenBSD's "$2b$" semantics and Eksblowfish's key_nul).
 func bcryptKey(password string) []byte {
-	key := make([]byte, 0, len(password)+1)
-	key = append(key, password...)
-	key = append(key, 0)
-	if len(key) > MaxBcryptKeyBytes {
-		key = key[:MaxBcryptKeyBytes]
+	if len(password) >= MaxBcryptKeyBytes {
+		return []byte(password[:MaxBcryptKeyBytes])
 	}
+	key := make([]byte, len(password)+1) // the last byte stays NUL
+	copy(key, password)
 	return key
 }
 

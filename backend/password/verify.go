@@ -172,13 +172,18 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // cost below h's, or is bcrypt in the other Format than h.Format.
 //
 // An empty password, a password longer than backend.MaxPasswordBytes and a
-// SchemeNone or SchemeUnknown stored string never verify. The comparison
-// is constant-time in the password. login is the user's login; every format
-// accepted carries its own salt, so it is not needed today (OTRS uses it
-// when writing md5-crypt, apr1 and crypt hashes, and as a salt of last resort
-// when verifying strings of no known shape, which Verify treats as plain).
+// SchemeNone or SchemeUnknown stored string never verify; for the last two
+// Verify spends the time of Dummy, so that a user without a usable hash
+// cannot be told from an unknown login. The comparison is constant-time.
+//
+// Only the first 72 bytes of a password count against bcrypt hashes, and
+// only the first 8 against traditional crypt ones (see the package doc).
+//
+// login is the user's login. Every accepted format carries its own salt, so
+// it is not used today; OTRS uses it when writing md5-crypt, apr1 and crypt
+// hashes, and as a salt of last resort when verifying strings of no known
+// shape, which Verify treats as plain.
 func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
-	_ = login
 	if password == "" || len(password) > backend.MaxPasswordBytes {
 		return false, false
 	}
@@ -207,15 +212,19 @@ func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
 	case SchemePlain:
 		ok = constantTimeEqual(password, stored)
 	default: // SchemeNone, SchemeUnknown
+		// Nothing can verify, but answering at once would tell an attacker
+		// that this login exists (unknown logins cost a Dummy).
+		h.Dummy(password)
 		return false, false
 	}
 	// Every scheme that is not bcrypt is weaker than bcrypt.
 	return ok, ok
 }
 
-// constantTimeEqual compares two strings in time that depends only on their
-// lengths... and not even on those: both are hashed to 32 bytes first, so
-// a plain-text comparison does not reveal the stored length either.
+// constantTimeEqual compares two strings in constant time. Both are hashed
+// to 32 bytes first, so that not even the length of a stored plain-text
+// password shows in the timing (subtle.ConstantTimeCompare returns at once
+// on unequal lengths).
 func constantTimeEqual(a, b string) bool {
 	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
