@@ -381,7 +381,6 @@ func (d *dbTime) parse(s string) error {
 // queryer is *sql.DB or *sql.Tx.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // find reads the user with login (any case). It returns the user, the

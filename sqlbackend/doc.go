@@ -59,7 +59,10 @@
 // With Config.MatchPrefix a pattern has no leading '%', so MariaDB answers
 // from the columns' indexes (index_merge) instead of scanning the table.
 // Results are ordered by lower-cased login in code-point order (the order of
-// backend.SortByLogin, whatever the collation); Limit caps them.
+// backend.SortByLogin, whatever the collation); Limit caps them. That order
+// is not the order of any index, so MariaDB sorts the matching rows (with a
+// bounded priority queue for the limit): negligible for a search, about
+// 50 ms for listing all of 100,000 users without criteria.
 //
 // # Writes
 //
