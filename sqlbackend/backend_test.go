@@ -135,3 +135,17 @@ func TestContextCancelled(t *testing.T) {
 	_, err = b.Authenticate(ctx, "x", "pw")
 	assert.True(t, errors.Is(err, context.Canceled) || errors.Is(err, backend.ErrInvalidCredentials), "%v", err)
 }
+
+func TestUpdateWithoutLoginKeepsStoredSpelling(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newBackend(t, sqlbackend.Config{})
+	_, err := b.Add(ctx, sampleUser("McLean"), "")
+	require.NoError(t, err)
+	u := sampleUser("McLean")
+	u.Login = ""
+	u.City = "Glasgow"
+	up, err := b.Update(ctx, "MCLEAN", u)
+	require.NoError(t, err)
+	assert.Equal(t, "McLean", up.Login)
+	assert.Equal(t, "Glasgow", up.City)
+}

@@ -220,7 +220,8 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 }
 
 // Update replaces the mapped fields of the user with this login by those of
-// u (an empty u.Login keeps the login; another one renames the user). The
+// u (an empty u.Login keeps the stored login; another one renames the user,
+// a change of case included). The
 // row, its further customer IDs (moved to the new login on a rename) and
 // the uniqueness checks are one transaction. The password is kept.
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
@@ -232,7 +233,8 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
 	}
-	if strings.TrimSpace(u.Login) == "" {
+	keepLogin := strings.TrimSpace(u.Login) == ""
+	if keepLogin {
 		u.Login = login
 	}
 	u, err = backend.NormalizeUser(u, true)
@@ -263,6 +265,9 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 		old, _, err := b.find(ctx, tx, login, false)
 		if err != nil {
 			return err
+		}
+		if keepLogin {
+			u.Login = old.Login // the stored spelling, not the one asked with
 		}
 		oldKey := backend.LoginKey(old.Login)
 		if backend.LoginKey(u.Login) != oldKey {
