@@ -56,3 +56,21 @@ func TestStopRestartKeepsData(t *testing.T) {
 	assert.Equal(t, 42, x)
 	assert.Contains(t, s.ErrorLog(), "ready for connections")
 }
+
+// TestExternalServer uses the shared server the way CUSTOMERUSER_TEST_MYSQL_DSN
+// would point the tests at an existing one.
+func TestExternalServer(t *testing.T) {
+	s, err := external(Shared(t).DSN("ignored_db"))
+	require.NoError(t, err)
+	assert.False(t, s.Owned())
+	require.Error(t, s.Restart(), "an external server cannot be restarted")
+	require.NoError(t, s.Stop(), "stopping an external server does nothing")
+	d := s.NewDatabase(t)
+	require.NoError(t, d.DB.PingContext(context.Background()))
+	assert.Contains(t, s.ErrorLog(), "external")
+
+	_, err = external("not a dsn")
+	require.Error(t, err)
+	_, err = external("root@tcp(127.0.0.1:1)/")
+	require.Error(t, err, "an unreachable server is reported")
+}
