@@ -136,15 +136,18 @@ func external(dsn string) (*Server, error) {
 	return s, nil
 }
 
-// binaries finds mariadbd and mariadb-install-db, also outside $PATH (they
-// live in /usr/sbin and /usr/bin on Debian).
+// binDirs are searched after $PATH: Debian puts mariadbd in /usr/sbin,
+// which is not on every user's $PATH.
+var binDirs = []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"}
+
+// binaries finds mariadbd and mariadb-install-db.
 func binaries() (server, installDB string, err error) {
 	find := func(names ...string) string {
 		for _, n := range names {
 			if p, err := exec.LookPath(n); err == nil {
 				return p
 			}
-			for _, d := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"} {
+			for _, d := range binDirs {
 				p := filepath.Join(d, n)
 				if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 					return p

@@ -74,3 +74,16 @@ func TestExternalServer(t *testing.T) {
 	_, err = external("root@tcp(127.0.0.1:1)/")
 	require.Error(t, err, "an unreachable server is reported")
 }
+
+// TestMissingBinaryNamesThePackage checks the message a machine without
+// MariaDB gets.
+func TestMissingBinaryNamesThePackage(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	saved := binDirs
+	binDirs = nil
+	defer func() { binDirs = saved }()
+	_, _, err := binaries()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "apt-get install mariadb-server")
+	assert.Contains(t, err.Error(), EnvDSN)
+}
