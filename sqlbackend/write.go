@@ -221,9 +221,9 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 
 // Update replaces the mapped fields of the user with this login by those of
 // u (an empty u.Login keeps the stored login; another one renames the user,
-// a change of case included). The
-// row, its further customer IDs (moved to the new login on a rename) and
-// the uniqueness checks are one transaction. The password is kept.
+// a change of case included). The row, its further customer IDs (moved to
+// the new login on a rename) and the uniqueness checks are one transaction.
+// The password is kept.
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	const op = "update"
 	if b.cfg.ReadOnly {
