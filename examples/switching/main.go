@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 	"github.com/helpdeskkit/customeruser/memorybackend"
 )
 
@@ -30,10 +31,14 @@ import (
 // releases it.
 type opener func(ctx context.Context) (backend.CustomerUserBackend, func(), error)
 
+// hasher hashes the memory backend's passwords: the library's default
+// (bcrypt, cost 12); the example's test lowers the cost.
+var hasher password.Hasher
+
 // openers holds one opener per -backend value; sql.go and ldap.go add theirs.
 var openers = map[string]opener{
 	"memory": func(context.Context) (backend.CustomerUserBackend, func(), error) {
-		b, err := memorybackend.New(memorybackend.Config{Name: "memory"})
+		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: hasher})
 		return b, func() {}, err
 	},
 }

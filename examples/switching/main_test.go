@@ -7,11 +7,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/helpdeskkit/customeruser/backend/password"
 )
 
 // TestWalkThrough runs the example on the memory backend and checks what it
 // shows a newcomer.
 func TestWalkThrough(t *testing.T) {
+	hasher = password.Hasher{Cost: password.MinCost}
+	t.Cleanup(func() { hasher = password.Hasher{} })
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), &out, "memory"))
 	text := out.String()
