@@ -1,0 +1,426 @@
+package ldapbackend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// Backend is a customer-user store in an LDAP directory. It is safe for
+// concurrent use; Close releases its connections.
+type Backend struct {
+	cfg    Config
+	dialer *dialer
+	pool   *pool
+	log    *slog.Logger
+	attrs  []string // attributes requested on every read
+}
+
+var _ backend.CustomerUserBackend = (*Backend)(nil)
+
+// New checks cfg, applies the defaults and returns a Backend. It does not
+// connect: connections are opened on first use, so New succeeds while the
+// directory is down.
+func New(cfg Config) (*Backend, error) {
+	cfg, servers, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := &dialer{
+		servers:     servers,
+		startTLS:    cfg.StartTLS,
+		dialTimeout: cfg.DialTimeout,
+		now:         time.Now,
+		state:       make([]urlState, len(servers)),
+	}
+	b := &Backend{
+		cfg:    cfg,
+		dialer: d,
+		pool:   newPool(d, cfg.PoolSize, cfg.BindDN, cfg.BindPassword),
+		log:    slog.Default().With("backend", cfg.Name),
+	}
+	if cfg.TLS.InsecureSkipVerifyDangerous {
+		b.log.Warn("ldapbackend: TLS certificate verification is OFF (InsecureSkipVerifyDangerous); passwords can be intercepted")
+	}
+	b.attrs = b.readAttributes()
+	return b, nil
+}
+
+// Close closes the idle connections and makes every later call fail;
+// connections in use are closed when their call ends.
+func (b *Backend) Close() error {
+	b.pool.close()
+	return nil
+}
+
+// Name returns the configured name.
+func (b *Backend) Name() string { return b.cfg.Name }
+
+// ReadOnly reports whether writes are refused.
+func (b *Backend) ReadOnly() bool { return *b.cfg.ReadOnly }
+
+func (b *Backend) opErr(op string, err error) error { return backend.OpError(b.cfg.Name, op, err) }
+
+// do runs fn on a pooled service connection, honouring ctx. A network error
+// discards the connection; when retry is set, fn runs once more on a fresh
+// connection (the pool replaces dead connections of a restarted server).
+func (b *Backend) do(ctx context.Context, retry bool, fn func(c *ldap.Conn) error) error {
+	for attempt := 0; ; attempt++ {
+		c, err := b.pool.get(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, errPoolClosed) {
+				return classify(ctx, err)
+			}
+			var be *bindError
+			if errors.As(err, &be) {
+				return err
+			}
+			return unavailable(err)
+		}
+		// RequestTimeout bounds the call: when it passes, watch closes the
+		// connection, which ends the operation.
+		rctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+		err = watch(rctx, c, func() error { return fn(c) })
+		timedOut := rctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		// A connection the server dropped reports odd errors (EOF while
+		// reading, "connection closed"); IsClosing tells them apart.
+		broken := err != nil && (isNetwork(err) || c.IsClosing())
+		b.pool.put(c, broken || timedOut || ctx.Err() != nil)
+		if ctx.Err() != nil {
+			return classify(ctx, err)
+		}
+		if timedOut {
+			// Not retried: that could double the wait.
+			return unavailable(fmt.Errorf("no answer within RequestTimeout %v", b.cfg.RequestTimeout))
+		}
+		if broken {
+			if retry && attempt == 0 {
+				continue
+			}
+			return unavailable(err)
+		}
+		return err
+	}
+}
+
+// readAttributes lists what every read asks for: the mapped attributes and
+// the operational timestamps (which are only returned when named).
+func (b *Backend) readAttributes() []string {
+	a := b.cfg.Attributes
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range []string{b.cfg.LoginAttribute, a.Title, a.FirstName, a.LastName, a.Email, a.Phone,
+		a.Fax, a.Mobile, a.Street, a.Zip, a.City, a.Country, a.Comment,
+		b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute, b.cfg.ValidAttribute,
+		"createTimestamp", "modifyTimestamp"} {
+		if n != "" && !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range b.cfg.ExtraAttributes {
+		if n != "" && !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// search runs a paged search below BaseDN on a service connection. A search
+// that ends with an error (a size limit included) fails: a partial result is
+// never returned.
+func (b *Backend) search(ctx context.Context, filter string, attrs []string) ([]*ldap.Entry, error) {
+	return b.searchMode(ctx, filter, attrs, true, 0)
+}
+
+// searchMode is search; paged false sends one plain request (for lookups of
+// one login, where a size limit cannot bite and paging only costs), with
+// sizeLimit entries at most (0: no limit of ours).
+func (b *Backend) searchMode(ctx context.Context, filter string, attrs []string, paged bool, sizeLimit int) ([]*ldap.Entry, error) {
+	var entries []*ldap.Entry
+	err := b.do(ctx, true, func(c *ldap.Conn) error {
+		// A fresh request per attempt: SearchWithPaging keeps its cookie in the request.
+		req := ldap.NewSearchRequest(b.cfg.BaseDN, b.cfg.Scope.ldap(), ldap.NeverDerefAliases,
+			sizeLimit, 0, false, filter, attrs, nil)
+		var res *ldap.SearchResult
+		var err error
+		if paged {
+			res, err = c.SearchWithPaging(req, uint32(b.cfg.PageSize))
+		} else {
+			res, err = c.Search(req)
+		}
+		if err != nil {
+			if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				entries = nil
+				return nil
+			}
+			n := 0
+			if res != nil {
+				n = len(res.Entries)
+			}
+			return fmt.Errorf("search failed after %d entries: %w", n, err)
+		}
+		entries = res.Entries
+		return nil
+	})
+	return entries, err
+}
+
+// baseFilter is UserFilter ANDed with the group clause.
+func (b *Backend) baseFilter() []string {
+	parts := []string{b.cfg.UserFilter}
+	if b.cfg.GroupDN != "" {
+		parts = append(parts, "("+b.cfg.GroupMemberAttribute+"="+ldap.EscapeFilter(b.cfg.GroupDN)+")")
+	}
+	return parts
+}
+
+// validOnly is the clause selecting valid entries (empty: no restriction).
+func (b *Backend) validOnly() []string {
+	var parts []string
+	if b.cfg.ValidFilter != "" {
+		parts = append(parts, b.cfg.ValidFilter)
+	}
+	if b.cfg.ValidAttribute != "" {
+		a := b.cfg.ValidAttribute
+		parts = append(parts, "(|("+a+"=1)(!("+a+"=*)))")
+	}
+	return parts
+}
+
+func and(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(&" + strings.Join(parts, "") + ")"
+}
+
+// users maps entries to users, working out validity. When ValidFilter is
+// set and the entries were not already restricted to valid ones, a second
+// search with the same filter ANDed with ValidFilter tells which are valid.
+func (b *Backend) users(ctx context.Context, entries []*ldap.Entry, filter string, knownValid bool) ([]backend.CustomerUser, error) {
+	var valid map[string]bool
+	if b.cfg.ValidFilter != "" && !knownValid && len(entries) > 0 {
+		var vf string
+		if len(entries) == 1 {
+			vf = b.cfg.ValidFilter
+		} else {
+			vf = and([]string{filter, b.cfg.ValidFilter})
+		}
+		var ventries []*ldap.Entry
+		var err error
+		if len(entries) == 1 {
+			ventries, err = b.baseSearch(ctx, entries[0].DN, vf)
+		} else {
+			ventries, err = b.search(ctx, vf, []string{"1.1"})
+		}
+		if err != nil {
+			return nil, err
+		}
+		valid = make(map[string]bool, len(ventries))
+		for _, e := range ventries {
+			valid[normDN(e.DN)] = true
+		}
+	}
+	out := make([]backend.CustomerUser, 0, len(entries))
+	for _, e := range entries {
+		u := b.entryUser(e)
+		if u.Login == "" {
+			continue // not a usable customer user
+		}
+		if valid != nil && !valid[normDN(e.DN)] {
+			u.Valid = backend.Invalid
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// baseSearch reads one entry by DN if it matches filter.
+func (b *Backend) baseSearch(ctx context.Context, dn, filter string) ([]*ldap.Entry, error) {
+	var entries []*ldap.Entry
+	err := b.do(ctx, true, func(c *ldap.Conn) error {
+		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, filter, []string{"1.1"}, nil)
+		res, err := c.Search(req)
+		if err != nil {
+			if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				return nil
+			}
+			return err
+		}
+		entries = res.Entries
+		return nil
+	})
+	return entries, err
+}
+
+func normDN(dn string) string {
+	if p, err := ldap.ParseDN(dn); err == nil {
+		return strings.ToLower(p.String())
+	}
+	return strings.ToLower(dn)
+}
+
+// findEntries returns the entries whose login equals login
+// (case-insensitively), ignoring validity.
+func (b *Backend) findEntries(ctx context.Context, login string, attrs []string) ([]*ldap.Entry, error) {
+	f := and(append(b.baseFilter(), "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(login)+")"))
+	entries, err := b.searchMode(ctx, f, attrs, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	// The server's matching rule decided; keep only exact (case-folded) hits,
+	// so that rules ignoring inner white space do not widen the match.
+	key := backend.LoginKey(login)
+	out := entries[:0]
+	for _, e := range entries {
+		if backend.LoginKey(e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute)) == key {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+var errAmbiguous = errors.New("login is not unique in the directory")
+
+// Get returns the user with this login (any case), valid or not.
+func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
+	u, _, err := b.get(ctx, login)
+	if err != nil {
+		return backend.CustomerUser{}, b.opErr("get", err)
+	}
+	return u, nil
+}
+
+func (b *Backend) get(ctx context.Context, login string) (backend.CustomerUser, string, error) {
+	login, err := backend.NormalizeLogin(login)
+	if err != nil {
+		return backend.CustomerUser{}, "", err
+	}
+	entries, err := b.findEntries(ctx, login, b.attrs)
+	if err != nil {
+		return backend.CustomerUser{}, "", err
+	}
+	switch len(entries) {
+	case 0:
+		return backend.CustomerUser{}, "", backend.ErrNotFound
+	case 1:
+	default:
+		b.log.Warn("ldapbackend: several entries share a login", "count", len(entries))
+		return backend.CustomerUser{}, "", errAmbiguous
+	}
+	users, err := b.users(ctx, entries, "", false)
+	if err != nil {
+		return backend.CustomerUser{}, "", err
+	}
+	if len(users) == 0 {
+		return backend.CustomerUser{}, "", backend.ErrNotFound
+	}
+	return users[0], entries[0].DN, nil
+}
+
+// Search returns the users matching q, ordered by lower-cased login and
+// capped at q.Limit. Sorting and cutting happen on the client (a directory
+// cannot sort by a lower-cased login): when more users match than the
+// limit, the logins of all of them are read with paged searches and only
+// the first q.Limit entries are then read whole.
+func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
+	users, err := b.searchUsers(ctx, q)
+	if err != nil {
+		return nil, b.opErr("search", err)
+	}
+	return users, nil
+}
+
+func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
+	expr, limit, err := backend.CheckQuery(q, backend.DefaultLimit)
+	if err != nil {
+		return nil, err
+	}
+	parts := b.baseFilter()
+	if !q.IncludeInvalid {
+		parts = append(parts, b.validOnly()...)
+	}
+	criteria, none := b.criteria(q, expr)
+	if none {
+		return []backend.CustomerUser{}, nil
+	}
+	parts = append(parts, criteria...)
+	filter := and(parts)
+	knownValid := !q.IncludeInvalid
+
+	// Most searches (a name, a customer ID) match fewer users than the
+	// limit: one plain search, capped at limit+1 entries, reads them whole.
+	entries, err := b.searchMode(ctx, filter, b.attrs, false, limit+1)
+	if err == nil && len(entries) <= limit {
+		users, err := b.users(ctx, entries, filter, knownValid)
+		if err != nil {
+			return nil, err
+		}
+		backend.SortByLogin(users)
+		return users, nil
+	}
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, err
+	}
+	// More than limit users (or more than the server's size limit): read
+	// only the logins of all of them, paged, choose the first limit in
+	// login order, and read those whole.
+	all, err := b.search(ctx, filter, []string{b.cfg.LoginAttribute})
+	if err != nil {
+		return nil, err
+	}
+	type hit struct{ key, login, dn string }
+	hits := make([]hit, 0, len(all))
+	for _, e := range all {
+		if l := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute); l != "" {
+			hits = append(hits, hit{backend.LoginKey(l), l, normDN(e.DN)})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].key < hits[j].key })
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	users := make([]backend.CustomerUser, 0, len(hits))
+	const batch = 50
+	for start := 0; start < len(hits); start += batch {
+		chunk := hits[start:min(start+batch, len(hits))]
+		want := make(map[string]bool, len(chunk))
+		alts := make([]string, 0, len(chunk))
+		for _, h := range chunk {
+			want[h.dn] = true
+			alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(h.login)+")")
+		}
+		bf := and([]string{filter, or(alts)})
+		full, err := b.search(ctx, bf, b.attrs)
+		if err != nil {
+			return nil, err
+		}
+		kept := full[:0]
+		for _, e := range full {
+			if want[normDN(e.DN)] {
+				kept = append(kept, e)
+			}
+		}
+		us, err := b.users(ctx, kept, bf, knownValid)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, us...)
+	}
+	backend.SortByLogin(users)
+	if len(users) > limit {
+		users = users[:limit]
+	}
+	return users, nil
+}

@@ -1,0 +1,113 @@
+package ldapbackend
+
+import (
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// Filters are built here and only here; every user-supplied value passes
+// through ldap.EscapeFilter exactly once, at the point where it is put into
+// the filter text.
+
+// criteria compiles the criteria of q into filter clauses. none reports that
+// q cannot match anything (a customer ID other than the fixed one).
+func (b *Backend) criteria(q backend.Query, expr backend.SearchExpr) (clauses []string, none bool) {
+	if q.Login != "" {
+		clauses = append(clauses, matchClause(b.cfg.LoginAttribute, backend.NewPattern(strings.TrimSpace(q.Login))))
+	}
+	if q.Email != "" {
+		if b.cfg.Attributes.Email == "" {
+			return nil, true
+		}
+		// '*' is literal in an email lookup.
+		clauses = append(clauses, "("+b.cfg.Attributes.Email+"="+ldap.EscapeFilter(strings.TrimSpace(q.Email))+")")
+	}
+	if q.CustomerID != "" {
+		p := backend.NewPattern(strings.TrimSpace(q.CustomerID))
+		if b.cfg.FixedCustomerID != "" {
+			if !p.Lower().Match(strings.ToLower(b.cfg.FixedCustomerID), true, true) {
+				return nil, true
+			}
+		} else {
+			var alts []string
+			for _, a := range []string{b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute} {
+				if a != "" {
+					alts = append(alts, matchClause(a, p))
+				}
+			}
+			if len(alts) == 0 {
+				return nil, true
+			}
+			clauses = append(clauses, or(alts))
+		}
+	}
+	for _, t := range expr.Terms {
+		alts := make([]string, 0, len(b.cfg.SearchFields))
+		for _, f := range b.cfg.SearchFields {
+			alts = append(alts, wordClause(f, t.Pattern, b.cfg.MatchPrefix))
+		}
+		c := or(alts)
+		if t.Negate {
+			c = "(!" + c + ")"
+		}
+		clauses = append(clauses, c)
+	}
+	return clauses, false
+}
+
+func or(alts []string) string {
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	return "(|" + strings.Join(alts, "") + ")"
+}
+
+// matchClause matches attr exactly against p (equality) or, when p has
+// wildcards, anchored at both ends (a substring filter).
+func matchClause(attr string, p backend.Pattern) string {
+	if !p.HasWildcard() {
+		return "(" + attr + "=" + ldap.EscapeFilter(p.Parts[0]) + ")"
+	}
+	return substring(attr, p.Parts, true, true)
+}
+
+// wordClause matches one search word: anywhere in the value, or at its
+// start in prefix mode.
+func wordClause(attr string, p backend.Pattern, prefix bool) string {
+	return substring(attr, p.Parts, prefix, false)
+}
+
+// substring builds (attr=initial*any*final) from the literal parts of a
+// pattern. anchorStart/anchorEnd tie the first/last part to the start/end of
+// the value. Empty parts (from "**" or a leading/trailing '*') add nothing;
+// a pattern of wildcards only is a presence filter.
+func substring(attr string, parts []string, anchorStart, anchorEnd bool) string {
+	var lit []string
+	for _, p := range parts {
+		if p != "" {
+			lit = append(lit, ldap.EscapeFilter(p))
+		}
+	}
+	if len(lit) == 0 {
+		if anchorStart && anchorEnd && len(parts) == 1 {
+			return "(" + attr + "=)" // never reached: an empty word is rejected earlier
+		}
+		return "(" + attr + "=*)"
+	}
+	startsLit := anchorStart && parts[0] != ""
+	endsLit := anchorEnd && parts[len(parts)-1] != ""
+	var sb strings.Builder
+	sb.WriteString("(" + attr + "=")
+	if !startsLit {
+		sb.WriteString("*")
+	}
+	sb.WriteString(strings.Join(lit, "*"))
+	if !endsLit {
+		sb.WriteString("*")
+	}
+	sb.WriteString(")")
+	return sb.String()
+}

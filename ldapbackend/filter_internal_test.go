@@ -1,0 +1,174 @@
+package ldapbackend
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+func filterBackend(t *testing.T, mutate func(*Config)) *Backend {
+	t.Helper()
+	cfg := OpenLDAP
+	cfg.URLs = []string{"ldap://127.0.0.1:1"}
+	cfg.BaseDN = "dc=example,dc=com"
+	cfg.CustomerIDAttribute = "o"
+	cfg.SearchFields = []string{"uid", "sn"}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	b, err := New(cfg)
+	require.NoError(t, err)
+	return b
+}
+
+// TestFilterEscapedOnce pins the filters the search language compiles to:
+// every user value escaped exactly once, wildcards only where '*' was.
+func TestFilterEscapedOnce(t *testing.T) {
+	b := filterBackend(t, nil)
+	prefix := filterBackend(t, func(c *Config) { c.MatchPrefix = true })
+	cases := []struct {
+		name   string
+		b      *Backend
+		q      backend.Query
+		filter string
+	}{
+		{"word", b, backend.Query{Search: "huber"}, `(&(objectClass=inetOrgPerson)(|(uid=*huber*)(sn=*huber*)))`},
+		{"prefix word", prefix, backend.Query{Search: "huber"}, `(&(objectClass=inetOrgPerson)(|(uid=huber*)(sn=huber*)))`},
+		{"wildcard", b, backend.Query{Search: "h*b**r"}, `(&(objectClass=inetOrgPerson)(|(uid=*h*b*r*)(sn=*h*b*r*)))`},
+		{"prefix wildcard", prefix, backend.Query{Search: "h*r"}, `(&(objectClass=inetOrgPerson)(|(uid=h*r*)(sn=h*r*)))`},
+		{"prefix leading star", prefix, backend.Query{Search: "*r"}, `(&(objectClass=inetOrgPerson)(|(uid=*r*)(sn=*r*)))`},
+		{"only star", b, backend.Query{Search: "*"}, `(&(objectClass=inetOrgPerson)(|(uid=*)(sn=*)))`},
+		{"negated", b, backend.Query{Search: "!x"}, `(&(objectClass=inetOrgPerson)(!(|(uid=*x*)(sn=*x*))))`},
+		{"injection", b, backend.Query{Search: "*)(|(uid=*"}, `(&(objectClass=inetOrgPerson)(|(uid=*\29\28|\28uid=*)(sn=*\29\28|\28uid=*)))`},
+		{"backslash and NUL", b, backend.Query{Search: "a\\b\x00"}, `(&(objectClass=inetOrgPerson)(|(uid=*a\5cb\00*)(sn=*a\5cb\00*)))`},
+		{"escaped hex stays literal", b, backend.Query{Search: `\2a`}, `(&(objectClass=inetOrgPerson)(|(uid=*\5c2a*)(sn=*\5c2a*)))`},
+		{"non-ASCII", b, backend.Query{Search: "ü"}, `(&(objectClass=inetOrgPerson)(|(uid=*\c3\bc*)(sn=*\c3\bc*)))`},
+		{"login exact", b, backend.Query{Login: "a(b)"}, `(&(objectClass=inetOrgPerson)(uid=a\28b\29))`},
+		{"login wildcard", b, backend.Query{Login: "h*r"}, `(&(objectClass=inetOrgPerson)(uid=h*r))`},
+		{"login star", b, backend.Query{Login: "*"}, `(&(objectClass=inetOrgPerson)(uid=*))`},
+		{"email star literal", b, backend.Query{Email: "*@x.org"}, `(&(objectClass=inetOrgPerson)(mail=\2a@x.org))`},
+		{"customer id", b, backend.Query{CustomerID: "AC*"}, `(&(objectClass=inetOrgPerson)(o=AC*))`},
+		{"valid filter", filterBackend(t, func(c *Config) { c.ValidFilter = "(!(description=off))" }), backend.Query{Login: "x"},
+			`(&(objectClass=inetOrgPerson)(!(description=off))(uid=x))`},
+		{"valid attribute", filterBackend(t, func(c *Config) { c.ValidAttribute = "employeeType" }), backend.Query{Login: "x"},
+			`(&(objectClass=inetOrgPerson)(|(employeeType=1)(!(employeeType=*)))(uid=x))`},
+		{"group", filterBackend(t, func(c *Config) { c.GroupDN = "cn=a\\,b (x),dc=example,dc=com" }), backend.Query{Login: "x"},
+			`(&(objectClass=inetOrgPerson)(memberOf=cn=a\5c,b \28x\29,dc=example,dc=com)(uid=x))`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			expr, _, err := backend.CheckQuery(c.q, 0)
+			require.NoError(t, err)
+			parts := c.b.baseFilter()
+			parts = append(parts, c.b.validOnly()...)
+			crit, none := c.b.criteria(c.q, expr)
+			require.False(t, none)
+			got := and(append(parts, crit...))
+			assert.Equal(t, c.filter, got)
+			_, err = ldap.CompileFilter(got)
+			require.NoError(t, err, "the filter compiles")
+		})
+	}
+}
+
+func TestFixedCustomerID(t *testing.T) {
+	b := filterBackend(t, func(c *Config) { c.CustomerIDAttribute = ""; c.FixedCustomerID = "ACME" })
+	for q, none := range map[string]bool{"acme": false, "AC*": false, "other": true, "*": false} {
+		_, none2 := b.criteria(backend.Query{CustomerID: q}, backend.SearchExpr{})
+		assert.Equal(t, none, none2, q)
+	}
+}
+
+func TestParseGeneralizedTime(t *testing.T) {
+	for in, want := range map[string]string{
+		"20261127005100Z":     "2026-11-27T00:51:00Z",
+		"20261127005100.0Z":   "2026-11-27T00:51:00Z",
+		"20261127015100+0100": "2026-11-27T00:51:00Z",
+		"20261127005100.123Z": "2026-11-27T00:51:00.123Z",
+		"garbage":             "0001-01-01T00:00:00Z",
+		"":                    "0001-01-01T00:00:00Z",
+	} {
+		assert.Equal(t, want, parseGeneralizedTime(in).Format("2006-01-02T15:04:05.999Z07:00"), in)
+	}
+}
+
+func TestADPasswordEncoding(t *testing.T) {
+	assert.Equal(t, "\"\x00a\x00\xfc\x00\"\x00", adPassword("aü"))
+}
+
+func TestBackoff(t *testing.T) {
+	now := time.Unix(0, 0)
+	d := &dialer{servers: make([]server, 2), state: make([]urlState, 2), now: func() time.Time { return now }}
+	assert.Equal(t, []int{0, 1}, d.order())
+	d.report(0, errors.New("down"))
+	assert.Equal(t, []int{1, 0}, d.order(), "a failed URL goes last while it backs off")
+	now = now.Add(backoffMin + time.Millisecond)
+	assert.Equal(t, []int{0, 1}, d.order(), "and is tried first again afterwards")
+	d.report(0, errors.New("down"))
+	now = now.Add(backoffMin + time.Millisecond)
+	assert.Equal(t, []int{1, 0}, d.order(), "the back-off doubles while it keeps failing")
+	for range 20 {
+		d.report(0, errors.New("down"))
+	}
+	assert.Equal(t, now.Add(backoffMax), d.state[0].downUntil, "capped")
+	d.report(0, nil)
+	assert.Equal(t, []int{0, 1}, d.order(), "success resets")
+}
+
+// FuzzFilter: whatever a caller searches for, the compiled filter is valid
+// LDAP filter syntax, and decompiling it gives the same text (every value
+// was escaped exactly once).
+func FuzzFilter(f *testing.F) {
+	for _, s := range []string{"huber", "*", "*)(|(uid=*", ")(uid=*", `\`, "a\x00b", "ü", "カス", `"a b" !c`, "h*b**r", `\2a`, "((", "**"} {
+		f.Add(s, "x*y", "c%", "m@x.org", false)
+	}
+	plain := filterBackendF(f, false)
+	prefix := filterBackendF(f, true)
+	f.Fuzz(func(t *testing.T, search, login, customerID, email string, usePrefix bool) {
+		q := backend.Query{Search: search, Login: login, CustomerID: customerID, Email: email}
+		expr, _, err := backend.CheckQuery(q, 0)
+		if err != nil {
+			return
+		}
+		b := plain
+		if usePrefix {
+			b = prefix
+		}
+		crit, none := b.criteria(q, expr)
+		if none {
+			return
+		}
+		filter := and(append(b.baseFilter(), crit...))
+		packet, err := ldap.CompileFilter(filter)
+		if err != nil {
+			t.Fatalf("filter %q does not compile: %v", filter, err)
+		}
+		back, err := ldap.DecompileFilter(packet)
+		if err != nil {
+			t.Fatalf("filter %q does not decompile: %v", filter, err)
+		}
+		if back != filter {
+			t.Fatalf("filter %q decompiles to %q", filter, back)
+		}
+	})
+}
+
+func filterBackendF(f *testing.F, prefix bool) *Backend {
+	cfg := OpenLDAP
+	cfg.URLs = []string{"ldap://127.0.0.1:1"}
+	cfg.BaseDN = "dc=example,dc=com"
+	cfg.CustomerIDAttribute = "o"
+	cfg.CustomerIDsAttribute = "ou"
+	cfg.MatchPrefix = prefix
+	b, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}

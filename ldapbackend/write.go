@@ -1,0 +1,406 @@
+package ldapbackend
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// checkNewPassword refuses, before any network call, what LDAP cannot store
+// or could mistake for an unauthenticated bind: empty and white-space-only
+// passwords, and what backend.CheckPassword refuses.
+func checkNewPassword(password string) error {
+	if password != "" && blankPassword(password) {
+		return &backend.ValidationError{Field: "password", Reason: "white space only"}
+	}
+	return backend.CheckPassword(password)
+}
+
+// checkWritable checks what the configuration can store.
+func (b *Backend) checkWritable(u backend.CustomerUser) error {
+	if b.cfg.ValidAttribute == "" && u.Valid != backend.Valid {
+		return &backend.ValidationError{Field: "valid", Reason: "this LDAP backend has no ValidAttribute to store validity in"}
+	}
+	if b.cfg.FixedCustomerID != "" && !strings.EqualFold(u.CustomerID, b.cfg.FixedCustomerID) {
+		return &backend.ValidationError{Field: "customer ID", Reason: "this LDAP backend has the fixed customer ID " + b.cfg.FixedCustomerID}
+	}
+	if b.cfg.CustomerIDsAttribute == "" && len(u.CustomerIDs) > 0 {
+		return &backend.ValidationError{Field: "customer IDs", Reason: "this LDAP backend has no CustomerIDsAttribute"}
+	}
+	for k := range u.Attributes {
+		if !b.isExtra(k) {
+			return &backend.ValidationError{Field: "attributes", Reason: "attribute " + strconv.Quote(k) + " is not mapped"}
+		}
+	}
+	return nil
+}
+
+func (b *Backend) isExtra(name string) bool {
+	for _, a := range b.cfg.ExtraAttributes {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// values lists the attribute values of u to write; a nil slice deletes.
+func (b *Backend) values(u backend.CustomerUser) map[string][]string {
+	m := map[string][]string{}
+	set := func(attr, v string) {
+		if attr == "" {
+			return
+		}
+		if v == "" {
+			m[attr] = nil
+		} else {
+			m[attr] = []string{v}
+		}
+	}
+	set(b.cfg.LoginAttribute, u.Login)
+	for _, f := range b.fields(&u) {
+		set(f.attr, *f.v)
+	}
+	if fn := b.cfg.Attributes.FullName; fn != "" {
+		full := strings.TrimSpace(u.FirstName + " " + u.LastName)
+		if full == "" {
+			full = u.Login
+		}
+		set(fn, full)
+	}
+	if b.cfg.FixedCustomerID == "" {
+		set(b.cfg.CustomerIDAttribute, u.CustomerID)
+	}
+	if a := b.cfg.CustomerIDsAttribute; a != "" {
+		if len(u.CustomerIDs) == 0 {
+			m[a] = nil
+		} else {
+			m[a] = append([]string(nil), u.CustomerIDs...)
+		}
+	}
+	if b.cfg.ValidAttribute != "" {
+		set(b.cfg.ValidAttribute, strconv.Itoa(int(u.Valid)))
+	}
+	for _, a := range b.cfg.ExtraAttributes {
+		v := ""
+		for k, val := range u.Attributes {
+			if strings.EqualFold(k, a) {
+				v = val
+			}
+		}
+		set(a, v)
+	}
+	return m
+}
+
+// exists reports whether an entry of this backend other than exceptDN has
+// attr equal to value.
+func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (bool, error) {
+	f := and(append(b.baseFilter(), "("+attr+"="+ldap.EscapeFilter(value)+")"))
+	entries, err := b.search(ctx, f, []string{attr})
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if exceptDN != "" && normDN(e.DN) == normDN(exceptDN) {
+			continue
+		}
+		if attr == b.cfg.LoginAttribute && backend.LoginKey(e.GetEqualFoldAttributeValue(attr)) != backend.LoginKey(value) {
+			continue
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// Add creates the entry RDNAttribute=<login>,AddBaseDN with the configured
+// object classes and sets its password (when not empty). Login and email
+// uniqueness are checked first (a check-then-write: two concurrent Adds of
+// the same email can both pass; the same login cannot, the DN collides).
+func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password string) (backend.CustomerUser, error) {
+	out, err := b.add(ctx, u, password)
+	if err != nil {
+		return backend.CustomerUser{}, b.opErr("add", err)
+	}
+	return out, nil
+}
+
+func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password string) (backend.CustomerUser, error) {
+	if b.ReadOnly() {
+		return backend.CustomerUser{}, backend.ErrReadOnly
+	}
+	u, err := backend.NormalizeUser(u, b.cfg.AutoLoginPrefix == "")
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	if err := b.checkWritable(u); err != nil {
+		return backend.CustomerUser{}, err
+	}
+	if password != "" {
+		if err := checkNewPassword(password); err != nil {
+			return backend.CustomerUser{}, err
+		}
+	}
+	if u.Login == "" {
+		if u.Login, err = b.autoLogin(ctx); err != nil {
+			return backend.CustomerUser{}, err
+		}
+	} else if taken, err := b.exists(ctx, b.cfg.LoginAttribute, u.Login, ""); err != nil {
+		return backend.CustomerUser{}, err
+	} else if taken {
+		return backend.CustomerUser{}, backend.ErrDuplicateLogin
+	}
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" {
+		if taken, err := b.exists(ctx, b.cfg.Attributes.Email, u.Email, ""); err != nil {
+			return backend.CustomerUser{}, err
+		} else if taken {
+			return backend.CustomerUser{}, backend.ErrDuplicateEmail
+		}
+	}
+	dn, err := b.newDN(u)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	req := ldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", b.cfg.ObjectClasses)
+	for attr, vals := range b.values(u) {
+		if len(vals) > 0 {
+			req.Attribute(attr, vals)
+		}
+	}
+	err = b.do(ctx, false, func(c *ldap.Conn) error { return c.Add(req) })
+	err = schemaRefusal(err)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+		return backend.CustomerUser{}, backend.ErrDuplicateLogin
+	}
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	if password != "" {
+		if err := b.setPassword(ctx, dn, password); err != nil {
+			// Failure stores nothing: take the half-made entry away again.
+			// The context may be what failed, so the cleanup gets its own.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
+			defer cancel()
+			if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
+				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "err", derr)
+			}
+			return backend.CustomerUser{}, err
+		}
+	}
+	got, _, err := b.get(ctx, u.Login)
+	return got, err
+}
+
+func (b *Backend) newDN(u backend.CustomerUser) (string, error) {
+	rdnValue := u.Login
+	if !strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
+		vals := b.values(u)[b.cfg.RDNAttribute]
+		if len(vals) == 0 {
+			return "", &backend.ValidationError{Field: "login", Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
+		}
+		rdnValue = vals[0]
+	}
+	return b.cfg.RDNAttribute + "=" + ldap.EscapeDN(rdnValue) + "," + b.cfg.AddBaseDN, nil
+}
+
+func (b *Backend) autoLogin(ctx context.Context) (string, error) {
+	now := time.Now()
+	for n := 0; n < 100; n++ {
+		l := backend.AutoLogin(b.cfg.AutoLoginPrefix, now, n)
+		taken, err := b.exists(ctx, b.cfg.LoginAttribute, l, "")
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			return l, nil
+		}
+	}
+	return "", backend.ErrDuplicateLogin
+}
+
+// Update replaces the mapped attributes of the user with this login by those
+// of u (empty fields are deleted); u.Login different from login renames the
+// entry (ModifyDN when the login is the RDN).
+func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
+	out, err := b.update(ctx, login, u)
+	if err != nil {
+		return backend.CustomerUser{}, b.opErr("update", err)
+	}
+	return out, nil
+}
+
+func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
+	if b.ReadOnly() {
+		return backend.CustomerUser{}, backend.ErrReadOnly
+	}
+	login, err := backend.NormalizeLogin(login)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	u, err = backend.NormalizeUser(u, true)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	if err := b.checkWritable(u); err != nil {
+		return backend.CustomerUser{}, err
+	}
+	old, dn, err := b.get(ctx, login)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	renamed := u.Login != old.Login
+	if backend.LoginKey(u.Login) != backend.LoginKey(old.Login) {
+		if taken, err := b.exists(ctx, b.cfg.LoginAttribute, u.Login, dn); err != nil {
+			return backend.CustomerUser{}, err
+		} else if taken {
+			return backend.CustomerUser{}, backend.ErrDuplicateLogin
+		}
+	}
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && backend.FoldKey(u.Email) != backend.FoldKey(old.Email) {
+		if taken, err := b.exists(ctx, b.cfg.Attributes.Email, u.Email, dn); err != nil {
+			return backend.CustomerUser{}, err
+		} else if taken {
+			return backend.CustomerUser{}, backend.ErrDuplicateEmail
+		}
+	}
+	vals := b.values(u)
+	oldDN := dn
+	if renamed && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
+		newDN, err := b.rename(ctx, dn, u.Login)
+		if err != nil {
+			return backend.CustomerUser{}, err
+		}
+		dn = newDN
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	for attr, v := range vals {
+		if strings.EqualFold(attr, b.cfg.RDNAttribute) {
+			continue // naming values change only by rename (servers refuse to drop them)
+		}
+		mod.Replace(attr, v)
+	}
+	if err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) }); err != nil {
+		if dn != oldDN || renamed {
+			// A refused update changes nothing: undo the rename. The context
+			// may be what failed, so the undo gets its own.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
+			defer cancel()
+			if _, uerr := b.rename(uctx, dn, old.Login); uerr != nil {
+				b.log.Error("ldapbackend: could not undo a rename after a failed update", "err", uerr)
+			}
+		}
+		return backend.CustomerUser{}, schemaRefusal(err)
+	}
+	got, _, err := b.get(ctx, u.Login)
+	return got, err
+}
+
+// rename gives the entry the RDN login=<newLogin> and returns its new DN. A
+// change of case only is a rename to an equal DN, which servers refuse; the
+// attribute value is replaced in place then.
+func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, error) {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) < 2 {
+		return "", errors.New("cannot parse the entry's DN")
+	}
+	parent := &ldap.DN{RDNs: parsed.RDNs[1:]}
+	rdn := b.cfg.RDNAttribute + "=" + ldap.EscapeDN(newLogin)
+	newDN := rdn + "," + parent.String()
+	if normDN(newDN) == normDN(dn) {
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Replace(b.cfg.LoginAttribute, []string{newLogin})
+		err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+		return dn, err
+	}
+	err = b.do(ctx, false, func(c *ldap.Conn) error {
+		return c.ModifyDN(ldap.NewModifyDNRequest(dn, rdn, true, ""))
+	})
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+		return "", backend.ErrDuplicateLogin
+	}
+	return newDN, err
+}
+
+// SetPassword changes the user's password with the Password Modify extended
+// operation (the server hashes it), falling back to replacing
+// PasswordAttribute when the server does not support the operation. Empty
+// and white-space-only passwords are refused before any network call.
+func (b *Backend) SetPassword(ctx context.Context, login, password string) error {
+	if err := b.setPasswordLogin(ctx, login, password); err != nil {
+		return b.opErr("set password", err)
+	}
+	return nil
+}
+
+func (b *Backend) setPasswordLogin(ctx context.Context, login, password string) error {
+	if b.ReadOnly() {
+		return backend.ErrReadOnly
+	}
+	if err := checkNewPassword(password); err != nil {
+		return err
+	}
+	_, dn, err := b.get(ctx, login)
+	if err != nil {
+		return err
+	}
+	return b.setPassword(ctx, dn, password)
+}
+
+func (b *Backend) setPassword(ctx context.Context, dn, password string) error {
+	if !b.cfg.DisablePasswordModify {
+		err := b.do(ctx, true, func(c *ldap.Conn) error {
+			_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(dn, "", password))
+			return err
+		})
+		if err == nil || !ldap.IsErrorAnyOf(err, ldap.LDAPResultProtocolError,
+			ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultNotSupported) {
+			return err
+		}
+		b.log.Info("ldapbackend: Password Modify not supported, writing the password attribute", "attribute", b.cfg.PasswordAttribute)
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	switch b.cfg.PasswordEncoding {
+	case PasswordActiveDirectory:
+		mod.Replace(b.cfg.PasswordAttribute, []string{adPassword(password)})
+	default:
+		mod.Replace(b.cfg.PasswordAttribute, []string{password})
+	}
+	return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+}
+
+// adPassword encodes a password for Active Directory's unicodePwd: the
+// password in double quotes, as UTF-16 little endian.
+func adPassword(password string) string {
+	units := utf16.Encode([]rune(`"` + password + `"`))
+	buf := make([]byte, 2*len(units))
+	for i, u := range units {
+		binary.LittleEndian.PutUint16(buf[2*i:], u)
+	}
+	return string(buf)
+}
+
+// schemaRefusal turns the directory's refusal of a value (bad syntax, a
+// constraint, a schema violation) into a *backend.ValidationError; other
+// errors pass unchanged. The server's message is not quoted: it may repeat
+// the value.
+func schemaRefusal(err error) error {
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultConstraintViolation,
+		ldap.LDAPResultObjectClassViolation, ldap.LDAPResultNamingViolation, ldap.LDAPResultInvalidDNSyntax) {
+		var le *ldap.Error
+		code := uint16(0)
+		if errors.As(err, &le) {
+			code = le.ResultCode
+		}
+		return &backend.ValidationError{Field: "attributes", Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
+	}
+	return err
+}
