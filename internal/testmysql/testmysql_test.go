@@ -1,0 +1,89 @@
+package testmysql
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) { os.Exit(Run(m)) }
+
+func TestFreshDatabasesAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	a, b := NewDatabase(t), NewDatabase(t)
+	require.NotEqual(t, a.Name, b.Name)
+	_, err := a.DB.ExecContext(ctx, "CREATE TABLE t (x INT)")
+	require.NoError(t, err)
+	_, err = a.DB.ExecContext(ctx, "INSERT INTO t VALUES (1), (2)")
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, a.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
+	assert.Equal(t, 2, n)
+	// The other database does not see the table.
+	err = b.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n)
+	require.Error(t, err)
+	var cs string
+	require.NoError(t, a.DB.QueryRowContext(ctx, "SELECT @@character_set_database").Scan(&cs))
+	assert.Equal(t, "utf8mb4", cs)
+}
+
+func TestStopRestartKeepsData(t *testing.T) {
+	if os.Getenv(EnvDSN) != "" {
+		if _, _, err := binaries(); err != nil {
+			t.Skipf("%s is set and MariaDB is not installed here: cannot start a server to restart (%v)", EnvDSN, err)
+		}
+	}
+	ctx := context.Background()
+	s := Start(t)
+	require.True(t, s.Owned())
+	d := s.NewDatabase(t)
+	_, err := d.DB.ExecContext(ctx, "CREATE TABLE t (x INT)")
+	require.NoError(t, err)
+	_, err = d.DB.ExecContext(ctx, "INSERT INTO t VALUES (42)")
+	require.NoError(t, err)
+	port := s.port
+
+	require.NoError(t, s.Stop())
+	require.Error(t, d.DB.PingContext(ctx), "the server is down")
+	require.NoError(t, s.Restart())
+	assert.Equal(t, port, s.port, "same port after restart")
+
+	var x int
+	require.NoError(t, d.DB.QueryRowContext(ctx, "SELECT x FROM t").Scan(&x), "the same pool works again")
+	assert.Equal(t, 42, x)
+	assert.Contains(t, s.ErrorLog(), "ready for connections")
+}
+
+// TestExternalServer uses the shared server the way CUSTOMERUSER_TEST_MYSQL_DSN
+// would point the tests at an existing one.
+func TestExternalServer(t *testing.T) {
+	s, err := external(Shared(t).DSN("ignored_db"))
+	require.NoError(t, err)
+	assert.False(t, s.Owned())
+	require.Error(t, s.Restart(), "an external server cannot be restarted")
+	require.NoError(t, s.Stop(), "stopping an external server does nothing")
+	d := s.NewDatabase(t)
+	require.NoError(t, d.DB.PingContext(context.Background()))
+	assert.Contains(t, s.ErrorLog(), "external")
+
+	_, err = external("not a dsn")
+	require.Error(t, err)
+	_, err = external("root@tcp(127.0.0.1:1)/")
+	require.Error(t, err, "an unreachable server is reported")
+}
+
+// TestMissingBinaryNamesThePackage checks the message a machine without
+// MariaDB gets.
+func TestMissingBinaryNamesThePackage(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	saved := binDirs
+	binDirs = nil
+	defer func() { binDirs = saved }()
+	_, _, err := binaries()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "apt-get install mariadb-server")
+	assert.Contains(t, err.Error(), EnvDSN)
+}

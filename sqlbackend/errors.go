@@ -1,0 +1,130 @@
+package sqlbackend
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// Server error numbers the backend interprets.
+const (
+	erDupEntry           = 1062
+	erDataTooLong        = 1406
+	erTruncatedValue     = 1366 // incorrect string value (e.g. 4-byte UTF-8 in a utf8mb3 column)
+	erLockDeadlock       = 1213
+	erTooManyConnections = 1040
+	erServerShutdown     = 1053
+	erAbortingConnection = 1152
+	erNetReadError       = 1158
+	erNetReadInterrupted = 1159
+	erNetErrorOnWrite    = 1160
+	erNetWriteInterrupt  = 1161
+	erConnectionKilled   = 1927
+	erReadOnlyMode       = 1290 // --read-only server
+)
+
+// unavailable reports whether err means the server could not be reached or
+// the connection broke: the caller may try again later.
+func unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, mysql.ErrMalformPkt) || errors.Is(err, mysql.ErrPktSync) || errors.Is(err, mysql.ErrPktSyncMul) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case erTooManyConnections, erServerShutdown, erAbortingConnection, erNetReadError, erNetReadInterrupted,
+			erNetErrorOnWrite, erNetWriteInterrupt, erConnectionKilled:
+			return true
+		}
+	}
+	return false
+}
+
+// mysqlErrorNumber returns the server error number of err, or 0.
+func mysqlErrorNumber(err error) uint16 {
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number
+	}
+	return 0
+}
+
+// classify turns driver errors into the contract's errors: an unreachable
+// server into backend.ErrUnavailable, a duplicate key into
+// ErrDuplicateLogin/ErrDuplicateEmail, a value too long for a legacy column
+// into a *backend.ValidationError. Other errors are returned as they are.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var verr *backend.ValidationError
+	if errors.As(err, &verr) || errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case erDupEntry:
+			// The message names the key ("... for key 'customer_user_email'").
+			// It may quote the value: say only which rule was broken.
+			if strings.Contains(strings.ToLower(myErr.Message), "email") {
+				return backend.ErrDuplicateEmail
+			}
+			return backend.ErrDuplicateLogin
+		case erDataTooLong, erTruncatedValue:
+			return &backend.ValidationError{Field: columnOfMessage(myErr.Message), Reason: "does not fit the database column"}
+		case erReadOnlyMode:
+			return fmt.Errorf("%w: the server is read-only: %w", backend.ErrUnavailable, err)
+		}
+	}
+	return err
+}
+
+// columnOfMessage extracts the column name of "Data too long for column
+// 'x' at row 1".
+func columnOfMessage(msg string) string {
+	if i := strings.Index(msg, "column '"); i >= 0 {
+		rest := msg[i+len("column '"):]
+		if j := strings.IndexByte(rest, '\''); j >= 0 {
+			return rest[:j]
+		}
+	}
+	return "value"
+}
+
+// opError wraps err with the backend name and operation, after classify;
+// when ctx is done it wraps ctx.Err(), whatever the driver said.
+func opError(ctx context.Context, name, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		var verr *backend.ValidationError
+		if !errors.As(err, &verr) {
+			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
+	}
+	return backend.OpError(name, op, classify(err))
+}

@@ -1,0 +1,68 @@
+package sqlbackend_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/sqlbackend"
+)
+
+// Opening the customer users of an OTRS/Znuny database. It needs a server,
+// so it is compiled but not run.
+func Example() {
+	ctx := context.Background()
+	connector, err := mysql.NewConnector(&mysql.Config{
+		User: "otrs", Passwd: "secret", Net: "tcp", Addr: "127.0.0.1:3306", DBName: "otrs",
+		ParseTime: true, Timeout: 5 * time.Second, AllowNativePasswords: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+
+	// Creates what is missing; an existing customer_user table is used as it is.
+	if err := sqlbackend.CreateSchema(ctx, db, sqlbackend.Config{}); err != nil {
+		log.Fatal(err)
+	}
+	users, err := sqlbackend.New(db, sqlbackend.Config{Name: "otrs", MatchPrefix: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := users.Authenticate(ctx, "jdoe", "Secret123")
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, backend.ErrInvalidCredentials), ErrAccountInvalid, ErrUnavailable
+	}
+	fmt.Println(u.FullName(), u.AllCustomerIDs())
+	found, err := users.Search(ctx, backend.Query{Search: "doe !example.org", Limit: 20})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(found))
+}
+
+// Mapping a customized table: renamed columns, a column the table lacks, and
+// an extra attribute.
+func ExampleNew_columns() {
+	var db *sql.DB // opened as in the package example
+	users, err := sqlbackend.New(db, sqlbackend.Config{
+		Table:            "portal_users",
+		CustomerIDsTable: sqlbackend.NoColumn,
+		Columns: map[string]string{
+			sqlbackend.FieldLogin: "username",
+			sqlbackend.FieldFax:   sqlbackend.NoColumn,
+		},
+		Attributes:   map[string]string{"department": "dept"},
+		SearchFields: []string{sqlbackend.FieldLogin, sqlbackend.FieldLastName, "department"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = users
+}

@@ -1,0 +1,23 @@
+package sqlbackend
+
+import (
+	"context"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// SearchSQL exposes the generated search query to the tests (EXPLAIN, and
+// the raw-SQL floor of the benchmarks).
+func (b *Backend) SearchSQL(ctx context.Context, q backend.Query) (string, []any, error) {
+	expr, limit, err := backend.CheckQuery(q, b.cfg.DefaultLimit)
+	if err != nil {
+		return "", nil, err
+	}
+	return b.searchSQL(ctx, q, expr, limit)
+}
+
+// GetSQL exposes the query of Get.
+func (b *Backend) GetSQL() string { return b.getSQL }
+
+// LikePattern exposes likePattern.
+var LikePattern = likePattern
