@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 	"github.com/helpdeskkit/customeruser/sqlbackend"
 )
 
@@ -39,11 +40,14 @@ func openSQL(ctx context.Context) (backend.CustomerUserBackend, func(), error) {
 		return nil, nil, fmt.Errorf("-dsn: %w", err)
 	}
 	db := sql.OpenDB(connector)
-	if err := sqlbackend.CreateSchema(ctx, db, sqlbackend.Config{}); err != nil {
+	// The OTRS bcrypt form, so that a Znuny or OTOBO sharing the table
+	// verifies what this writes.
+	cfgSQL := sqlbackend.Config{Hasher: password.Hasher{Format: password.FormatOTRS, Cost: hasher.Cost}}
+	if err := sqlbackend.CreateSchema(ctx, db, cfgSQL); err != nil {
 		_ = db.Close()
 		return nil, nil, err
 	}
-	b, err := sqlbackend.New(db, sqlbackend.Config{})
+	b, err := sqlbackend.New(db, cfgSQL)
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
