@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 		{"default", memorybackend.Config{}},
 		{"prefix", memorybackend.Config{MatchPrefix: true}},
 		{"read-only", memorybackend.Config{ReadOnly: true}},
-		{"auto-login", memorybackend.Config{AutoLoginPrefix: "cust"}},
+		{"auto-login", memorybackend.Config{AutoLoginPrefix: "cust", AllowDuplicateEmail: true, DefaultLimit: 30}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -44,7 +44,9 @@ func conformanceHarness(cfg sqlbackend.Config) backendtest.NewHarness {
 
 // TestConformance runs the shared suite on the default schema (an
 // accent-sensitive _ci collation), on utf8mb4_bin tables (case-sensitive:
-// the backend lower-cases both sides) and on a read-only backend.
+// the backend lower-cases both sides), on a read-only backend, and with
+// prefix matching, generated logins, a small default limit and duplicate
+// emails allowed.
 func TestConformance(t *testing.T) {
 	t.Run("Default", func(t *testing.T) {
 		backendtest.Run(t, conformanceHarness(sqlbackend.Config{Name: "sql"}))
@@ -57,6 +59,6 @@ func TestConformance(t *testing.T) {
 	})
 	t.Run("PrefixAutoLogin", func(t *testing.T) {
 		backendtest.Run(t, conformanceHarness(sqlbackend.Config{Name: "sqlprefix", MatchPrefix: true,
-			AutoLoginPrefix: "cu", DefaultLimit: 20}))
+			AutoLoginPrefix: "cu", DefaultLimit: 20, AllowDuplicateEmail: true}))
 	})
 }
