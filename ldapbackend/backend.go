@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,13 @@ func (b *Backend) Close() error {
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.Name }
+
+// String names the backend and nothing else: no stored hash, bind password
+// or connection secret is ever printed, whatever the verb (%v, %+v, %#v).
+func (b *Backend) String() string { return "ldapbackend.Backend(" + strconv.Quote(b.Name()) + ")" }
+
+// GoString is String for %#v.
+func (b *Backend) GoString() string { return b.String() }
 
 // ReadOnly reports whether writes are refused.
 func (b *Backend) ReadOnly() bool { return *b.cfg.ReadOnly }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -133,6 +134,13 @@ func (b *Backend) now() time.Time { return b.cfg.now().Round(0) }
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.name }
+
+// String names the backend and nothing else: no stored hash, bind password
+// or connection secret is ever printed, whatever the verb (%v, %+v, %#v).
+func (b *Backend) String() string { return "memorybackend.Backend(" + strconv.Quote(b.Name()) + ")" }
+
+// GoString is String for %#v.
+func (b *Backend) GoString() string { return b.String() }
 
 // ReadOnly reports whether writes are refused.
 func (b *Backend) ReadOnly() bool { return b.cfg.readOnly }

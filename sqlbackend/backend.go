@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -256,6 +257,13 @@ func (b *Backend) build(cols, idCols map[string]colInfo) {
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.Name }
+
+// String names the backend and nothing else: no stored hash, bind password
+// or connection secret is ever printed, whatever the verb (%v, %+v, %#v).
+func (b *Backend) String() string { return "sqlbackend.Backend(" + strconv.Quote(b.Name()) + ")" }
+
+// GoString is String for %#v.
+func (b *Backend) GoString() string { return b.String() }
 
 // ReadOnly reports whether the backend refuses writes.
 func (b *Backend) ReadOnly() bool { return b.cfg.ReadOnly }
