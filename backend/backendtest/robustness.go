@@ -19,6 +19,7 @@ func (s *suite) robustnessCases() []testCase {
 		{"Context/Cancelled", s.testCancelled},
 		{"Concurrency/MixedReadsAndWrites", s.testConcurrency},
 		{"BadInput/Corpus", s.testBadInput},
+		{"Security/PrintsNoSecrets", s.testPrintsNoSecrets},
 	}
 }
 
@@ -251,5 +252,18 @@ func (s *suite) testBadInput(t *testing.T) {
 		got, err := h.Backend.Get(ctx(t), seed.User.Login)
 		require.NoError(t, err)
 		assertSameUser(t, seed.User, got, "fixture user %s intact", seed.User.Login)
+	}
+}
+
+// testPrintsNoSecrets: printing the backend, with any verb, shows no
+// password and no stored hash.
+func (s *suite) testPrintsNoSecrets(t *testing.T) {
+	h := s.open(t, fixture())
+	_, err := h.Backend.Authenticate(ctx(t), "hhuber", pwHans) // a rehash may have stored a new hash
+	require.NoError(t, err)
+	for _, out := range []string{fmt.Sprint(h.Backend), fmt.Sprintf("%+v", h.Backend), fmt.Sprintf("%#v", h.Backend)} {
+		for _, secret := range []string{pwHans, pwMax, pwAnna, pwTom, "$2a$", "$2b$", "BCRYPT:", "{SSHA}"} {
+			assert.NotContains(t, out, secret, "printing the backend")
+		}
 	}
 }
