@@ -26,11 +26,14 @@ vet:
 race:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# Runs every fuzz target for FUZZTIME each.
+# Runs every fuzz target for FUZZTIME each (the seed corpora are in the
+# packages' testdata/fuzz folders).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./backend/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./backend/password/
 	$(GO) test -run '^$$' -fuzz '^FuzzIdentify$$' -fuzztime $(FUZZTIME) ./backend/password/
+	$(GO) test -run '^$$' -fuzz '^FuzzSearch$$' -fuzztime $(FUZZTIME) ./memorybackend/
+	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./ldapbackend/
 
 # The benchmarks BENCHMARKS.md reports.
 bench:
