@@ -17,12 +17,14 @@ type vector struct {
 	format, login, password, stored string
 }
 
-func loadVectors(t testing.TB) []vector {
+// readTSV returns the rows of a tab-separated test file with four columns,
+// skipping empty lines and # comments.
+func readTSV(t testing.TB, path string) [][]string {
 	t.Helper()
-	f, err := os.Open("testdata/password-vectors.tsv")
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var out []vector
+	var rows [][]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -31,9 +33,18 @@ func loadVectors(t testing.TB) []vector {
 		}
 		cols := strings.Split(line, "\t")
 		require.Len(t, cols, 4, "line %q", line)
-		out = append(out, vector{cols[0], cols[1], cols[2], cols[3]})
+		rows = append(rows, cols)
 	}
 	require.NoError(t, sc.Err())
+	return rows
+}
+
+func loadVectors(t testing.TB) []vector {
+	t.Helper()
+	var out []vector
+	for _, cols := range readTSV(t, "testdata/password-vectors.tsv") {
+		out = append(out, vector{cols[0], cols[1], cols[2], cols[3]})
+	}
 	require.GreaterOrEqual(t, len(out), 30)
 	return out
 }
@@ -86,23 +97,12 @@ type refVector struct {
 
 func loadReferenceVectors(t testing.TB) []refVector {
 	t.Helper()
-	f, err := os.Open("testdata/reference-vectors.tsv")
-	require.NoError(t, err)
-	defer f.Close()
 	var out []refVector
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		require.Len(t, cols, 4, "line %q", line)
+	for _, cols := range readTSV(t, "testdata/reference-vectors.tsv") {
 		pw, err := hex.DecodeString(cols[1])
-		require.NoError(t, err, "line %q", line)
+		require.NoError(t, err, "row %q", cols)
 		out = append(out, refVector{Scheme(cols[0]), string(pw), cols[2], cols[3]})
 	}
-	require.NoError(t, sc.Err())
 	return out
 }
 
