@@ -48,6 +48,16 @@ func (p Pattern) Lower() Pattern {
 	return Pattern{Parts: parts}
 }
 
+// Fold returns the pattern with every part folded by SearchFold (case and
+// accents), the form to match against SearchFold-ed field values.
+func (p Pattern) Fold() Pattern {
+	parts := make([]string, len(p.Parts))
+	for i, s := range p.Parts {
+		parts[i] = SearchFold(s)
+	}
+	return Pattern{Parts: parts}
+}
+
 // String gives the pattern back in its '*' form.
 func (p Pattern) String() string { return strings.Join(p.Parts, "*") }
 
@@ -113,7 +123,7 @@ type SearchExpr struct {
 func (e SearchExpr) Empty() bool { return len(e.Terms) == 0 }
 
 // Match evaluates the expression against the values of a user's search
-// fields, all already lower-cased. prefix selects prefix matching (each word
+// fields, all already folded like the expression (SearchFold and Fold). prefix selects prefix matching (each word
 // must start a field value) instead of substring matching.
 func (e SearchExpr) Match(lowerFields []string, prefix bool) bool {
 	for _, t := range e.Terms {
@@ -131,7 +141,20 @@ func (e SearchExpr) Match(lowerFields []string, prefix bool) bool {
 	return true
 }
 
-// Lower returns the expression with every pattern lower-cased.
+// Fold returns the expression with every pattern folded by SearchFold: with
+// the field values folded the same way, Match then matches case- and
+// accent-insensitively, as the search language requires.
+func (e SearchExpr) Fold() SearchExpr {
+	terms := make([]SearchTerm, len(e.Terms))
+	for i, t := range e.Terms {
+		t.Pattern = t.Pattern.Fold()
+		terms[i] = t
+	}
+	return SearchExpr{Terms: terms}
+}
+
+// Lower returns the expression with every pattern lower-cased (case-
+// insensitive only; the search language asks for Fold).
 func (e SearchExpr) Lower() SearchExpr {
 	terms := make([]SearchTerm, len(e.Terms))
 	for i, t := range e.Terms {
@@ -147,8 +170,10 @@ func (e SearchExpr) Lower() SearchExpr {
 //   - "a phrase" in double quotes is one word (white space and '+' kept);
 //   - !word (or !"a phrase") excludes users that the word matches;
 //   - '*' is a wildcard; every other character is literal;
-//   - matching is case-insensitive, as a substring (or a prefix when the
-//     backend is configured so) of one of the backend's search fields.
+//   - matching is case- and accent-insensitive (SearchFold), as a substring
+//     (or a prefix when the backend is configured so) of one of the
+//     backend's search fields; a phrase may also match the full name
+//     ("maria meier" finds Maria Meier).
 //
 // An empty or white-space-only search is an empty expression. A malformed
 // search (unbalanced quote, a lone '!', an empty phrase, more than
@@ -156,7 +181,7 @@ func (e SearchExpr) Lower() SearchExpr {
 // *ValidationError.
 func ParseSearch(s string) (SearchExpr, error) {
 	bad := func(reason string) (SearchExpr, error) {
-		return SearchExpr{}, &ValidationError{Field: "search", Reason: reason}
+		return SearchExpr{}, &ValidationError{Field: FieldSearch, Reason: reason}
 	}
 	if len(s) > MaxQueryBytes {
 		return bad(fmt.Sprintf("longer than %d bytes", MaxQueryBytes))

@@ -54,7 +54,7 @@ func TestParseSearchMalformed(t *testing.T) {
 		require.Error(t, err, "%.40q", in)
 		var ve *ValidationError
 		require.True(t, errors.As(err, &ve), "%T", err)
-		assert.Equal(t, "search", ve.Field)
+		assert.Equal(t, FieldSearch, ve.Field)
 		assert.ErrorIs(t, err, ErrInvalidInput)
 	}
 	_, err := ParseSearch(strings.Repeat("w ", MaxSearchWords))

@@ -45,7 +45,7 @@ func ParseValidState(s string) (ValidState, error) {
 	case "invalid-temporarily", "3":
 		return InvalidTemporarily, nil
 	}
-	return 0, &ValidationError{Field: "valid", Reason: "unknown valid state (want valid, invalid or invalid-temporarily)"}
+	return 0, &ValidationError{Field: FieldValid, Reason: "unknown valid state (want valid, invalid or invalid-temporarily)"}
 }
 
 // CustomerUser is one customer account. It carries no password: a hash never
@@ -89,8 +89,8 @@ func (u CustomerUser) FullName() string {
 }
 
 // AllCustomerIDs gives the primary customer ID first, then the further ones,
-// without empty values and without duplicates compared case-insensitively
-// (the first spelling wins).
+// without empty values and without duplicates by the identity rule (the
+// first spelling wins).
 func (u CustomerUser) AllCustomerIDs() []string {
 	out := make([]string, 0, 1+len(u.CustomerIDs))
 	seen := make(map[string]struct{}, 1+len(u.CustomerIDs))
@@ -99,7 +99,7 @@ func (u CustomerUser) AllCustomerIDs() []string {
 		if id == "" {
 			return
 		}
-		k := strings.ToLower(id)
+		k := IdentityKey(id)
 		if _, dup := seen[k]; dup {
 			return
 		}
@@ -142,24 +142,29 @@ func (u CustomerUser) String() string {
 const DefaultLimit = 250
 
 // Query selects customer users. All given criteria are ANDed; an empty query
-// lists users up to the limit. Results are ordered by lower-cased login.
+// lists users up to the limit. Results are ordered by login (CompareLogins).
 type Query struct {
-	// Search is an expression of the search language (see ParseSearch).
+	// Search is an expression of the search language (see ParseSearch); its
+	// words match case- and accent-insensitively (SearchFold).
 	Search string
-	// Login matches exactly and case-insensitively, unless it contains '*',
-	// which is a wildcard.
+	// Login matches by the identity rule (IdentityKey), unless it contains
+	// '*', which is a wildcard (then the pieces match case-insensitively).
 	Login string
-	// CustomerID matches the primary or any further customer ID, exactly and
-	// case-insensitively unless it contains '*', which is a wildcard.
+	// CustomerID matches the primary or any further customer ID by the
+	// identity rule, unless it contains '*', which is a wildcard.
 	CustomerID string
-	// Email matches exactly and case-insensitively (the postmaster lookup of
-	// incoming mail); '*' is a literal here.
+	// Email matches by the identity rule (the postmaster lookup of incoming
+	// mail); '*' is a literal here.
 	Email string
 	// IncludeInvalid also returns users that are not Valid.
 	IncludeInvalid bool
-	// Limit caps the results; 0 means the backend's default (250), a negative
-	// value is a *ValidationError.
+	// Limit caps the results; 0 means the backend's default (250). A negative
+	// value or one above MaxLimit is a *ValidationError.
 	Limit int
+	// After is a keyset cursor: only users whose login comes after this one
+	// in result order are returned (AfterLogin). Give the last login of a
+	// page to get the next page; the cursor need not exist any more.
+	After string
 }
 
 // Permission keys of the OTRS family. Other keys (create, move_into, owner,

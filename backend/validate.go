@@ -2,11 +2,13 @@ package backend
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Field size limits, in characters (runes), taken from the OTRS customer_user
@@ -18,20 +20,32 @@ const (
 	MaxNameLen       = 100 // first and last name
 	MaxTitleLen      = 50
 	MaxFieldLen      = 250 // phone, street, comment, attributes, ...
+	// MaxPasswordBytes bounds a password given to Authenticate. Stored
+	// hashes of the OTRS family (sha2, md5-crypt, ...) may have been made
+	// from passwords longer than bcrypt reads, so verification takes up to
+	// this many bytes; anything longer is refused (after the usual time).
 	MaxPasswordBytes = 4096
-	MaxQueryBytes    = 1024 // Query.Login, Query.CustomerID, Query.Email, Query.Search
+	// MaxNewPasswordBytes bounds a password that is written (Add,
+	// SetPassword): bcrypt reads 72 bytes and ignores the rest, so a longer
+	// password would let in every password sharing its first 72 bytes.
+	MaxNewPasswordBytes = 72
+	MaxQueryBytes       = 1024 // Query.Login, Query.CustomerID, Query.Email, Query.Search, Query.After
+	// MaxCustomerIDs bounds how many customer IDs (the primary one and the
+	// further ones) one user may have. They decide which tickets the user
+	// sees, so every backend reads them completely or fails.
+	MaxCustomerIDs = 1000
+	// MaxLimit bounds Query.Limit; page further with Query.After.
+	MaxLimit = 10000
+	// MaxAttributes bounds the extra mapped fields of one user.
+	MaxAttributes = 100
 )
-
-// LoginKey is the form logins are compared in: trimmed and lower-cased.
-func LoginKey(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
-
-// FoldKey is the case-insensitive comparison form of emails and customer IDs.
-func FoldKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // checkText enforces the text rules every stored field obeys: valid UTF-8, no
 // NUL or other control characters (tab and, when multiline, newlines allowed),
-// at most max runes.
-func checkText(field, v string, max int, multiline bool) error {
+// no characters that only deceive (identity fields: no format character at
+// all; other fields may hold the zero-width joiners that scripts and emoji
+// need), at most max runes.
+func checkText(field, v string, max int, multiline, identity bool) *ValidationError {
 	if !utf8.ValidString(v) {
 		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
 	}
@@ -45,50 +59,102 @@ func checkText(field, v string, max int, multiline bool) error {
 		if unicode.IsControl(r) && !(multiline && (r == '\t' || r == '\n' || r == '\r')) {
 			return &ValidationError{Field: field, Reason: "contains a control character"}
 		}
+		if isDeceptive(r, !identity) {
+			return &ValidationError{Field: field, Reason: fmt.Sprintf("contains the invisible or deceptive character U+%04X", r)}
+		}
 	}
 	return nil
 }
 
-// NormalizeLogin trims the login and checks it: not empty, valid UTF-8, no
-// control characters, at most MaxLoginLen characters. Every backend calls it
-// on every login it is given.
+// CheckText checks a text value the way NormalizeUser checks the field of
+// that name: valid UTF-8, no NUL, control or deceptive characters, at most
+// max characters. identity selects the stricter rule of logins, emails and
+// customer IDs (no format character at all, not even a zero-width joiner).
+// It returns a *ValidationError or nil.
+func CheckText(field, v string, max int, identity bool) error {
+	if err := checkText(field, v, max, false, identity); err != nil {
+		return err
+	}
+	return nil
+}
+
+// NormalizeLogin trims the login, checks it (not empty, valid UTF-8, no
+// control or deceptive characters, at most MaxLoginLen characters) and gives
+// it in Unicode NFC. Every backend calls it on every login it is given.
 func NormalizeLogin(login string) (string, error) {
-	if len(login) > 4*MaxLoginLen*utf8.UTFMax {
-		return "", &ValidationError{Field: "login", Reason: fmt.Sprintf("longer than %d characters", MaxLoginLen)}
-	}
-	login = strings.TrimSpace(login)
-	if login == "" {
-		return "", &ValidationError{Field: "login", Reason: "required"}
-	}
-	if err := checkText("login", login, MaxLoginLen, false); err != nil {
+	if err := normalizeIdentity(FieldLogin, &login, MaxLoginLen, true); err != nil {
 		return "", err
 	}
 	return login, nil
 }
 
-// CheckPassword checks a new password: not empty, at most MaxPasswordBytes,
-// valid UTF-8, no NUL. White space is allowed (a single space is a password);
-// backends that cannot store such passwords (LDAP) refuse them themselves.
+// normalizeIdentity trims *v, checks it as an identity field and puts it in NFC.
+func normalizeIdentity(field string, v *string, max int, required bool) *ValidationError {
+	if len(*v) > 4*max*utf8.UTFMax {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
+	}
+	s := strings.TrimSpace(*v)
+	if s == "" {
+		if required {
+			return &ValidationError{Field: field, Reason: "required"}
+		}
+		*v = ""
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
+	}
+	s = norm.NFC.String(s)
+	if err := checkText(field, s, max, false, true); err != nil {
+		return err
+	}
+	*v = s
+	return nil
+}
+
+// CheckPassword checks a new password, one that is about to be hashed and
+// stored: not empty, at most MaxNewPasswordBytes (bcrypt's 72), valid UTF-8,
+// no NUL. White space is allowed (a single space is a password); backends
+// that cannot store such passwords (LDAP) refuse them themselves.
+// Authenticate does not use it: a stored hash is verified as its format
+// defines (see CheckLoginPassword).
 func CheckPassword(password string) error {
 	switch {
 	case password == "":
-		return &ValidationError{Field: "password", Reason: "required"}
-	case len(password) > MaxPasswordBytes:
-		return &ValidationError{Field: "password", Reason: fmt.Sprintf("longer than %d bytes", MaxPasswordBytes)}
+		return &ValidationError{Field: FieldPassword, Reason: "required"}
+	case len(password) > MaxNewPasswordBytes:
+		return &ValidationError{Field: FieldPassword, Reason: fmt.Sprintf(
+			"longer than %d bytes (bcrypt ignores everything after byte %d, so a longer password would not be what protects the account)",
+			MaxNewPasswordBytes, MaxNewPasswordBytes)}
 	case !utf8.ValidString(password):
-		return &ValidationError{Field: "password", Reason: "not valid UTF-8"}
+		return &ValidationError{Field: FieldPassword, Reason: "not valid UTF-8"}
 	case strings.IndexByte(password, 0) >= 0:
-		return &ValidationError{Field: "password", Reason: "contains a NUL byte"}
+		return &ValidationError{Field: FieldPassword, Reason: "contains a NUL byte"}
 	}
 	return nil
+}
+
+// CheckLoginPassword reports whether a password given to Authenticate can be
+// verified at all: not empty, at most MaxPasswordBytes, no NUL. A backend
+// refuses the others with ErrInvalidCredentials, taking the same time as a
+// wrong password (see RefusalTimer).
+func CheckLoginPassword(password string) bool {
+	return password != "" && len(password) <= MaxPasswordBytes && strings.IndexByte(password, 0) < 0
 }
 
 // CheckEmail checks the syntax of an address: local@domain, no white space or
 // control characters, no quoted local parts, a domain with at least one dot
 // and no empty labels. Non-ASCII (internationalised) addresses are accepted.
 func CheckEmail(addr string) error {
-	bad := func(reason string) error { return &ValidationError{Field: "email", Reason: reason} }
-	if err := checkText("email", addr, MaxEmailLen, false); err != nil {
+	if err := checkEmail(addr); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkEmail(addr string) *ValidationError {
+	bad := func(reason string) *ValidationError { return &ValidationError{Field: FieldEmail, Reason: reason} }
+	if err := checkText(FieldEmail, addr, MaxEmailLen, false, true); err != nil {
 		return err
 	}
 	at := strings.LastIndexByte(addr, '@')
@@ -129,28 +195,33 @@ func isAlnum(r rune) bool {
 }
 
 // NormalizeUser returns u cleaned and checked for storing: fields trimmed,
-// further customer IDs trimmed and de-duplicated (case-insensitively, and
-// without the primary one), a zero Valid made Valid. It checks the required
-// fields (login unless requireLogin is false, first name, last name, email,
-// customer ID), the text rules and sizes of every field, and the email syntax
-// for valid users. Source, CreatedAt and ChangedAt are cleared: backends set them.
+// login, email and customer IDs in NFC, further customer IDs de-duplicated
+// by the identity rule (and without the primary one), a zero Valid made
+// Valid. It checks the required fields (login unless requireLogin is false,
+// first name, last name, email, customer ID), the text rules and sizes of
+// every field, at most MaxCustomerIDs customer IDs and MaxAttributes
+// attributes, and the email syntax for valid users. Source, CreatedAt and
+// ChangedAt are cleared: backends set them.
+//
+// Every invalid field is reported, as ValidationErrors in field order.
+//
+// For Update, a backend first takes what the caller meant by the fields
+// NormalizeUser rewrites: a zero Valid keeps the stored state (set it from
+// the stored record before calling), and u.ChangedAt, the optimistic check
+// (see CheckUnchanged), is read before it is cleared here.
 func NormalizeUser(u CustomerUser, requireLogin bool) (CustomerUser, error) {
 	u = u.Clone()
 	u.Source, u.CreatedAt, u.ChangedAt = "", time.Time{}, time.Time{}
-	if requireLogin || strings.TrimSpace(u.Login) != "" {
-		l, err := NormalizeLogin(u.Login)
-		if err != nil {
-			return CustomerUser{}, err
+	var errs ValidationErrors
+	add := func(e *ValidationError) {
+		if e != nil {
+			errs = append(errs, e)
 		}
-		u.Login = l
+	}
+	if requireLogin || strings.TrimSpace(u.Login) != "" {
+		add(normalizeIdentity(FieldLogin, &u.Login, MaxLoginLen, true))
 	} else {
 		u.Login = ""
-	}
-	if u.Valid == 0 {
-		u.Valid = Valid
-	}
-	if !u.Valid.IsKnown() {
-		return CustomerUser{}, &ValidationError{Field: "valid", Reason: "unknown valid state"}
 	}
 	fields := []struct {
 		name     string
@@ -159,69 +230,122 @@ func NormalizeUser(u CustomerUser, requireLogin bool) (CustomerUser, error) {
 		required bool
 		multi    bool
 	}{
-		{"first name", &u.FirstName, MaxNameLen, true, false},
-		{"last name", &u.LastName, MaxNameLen, true, false},
-		{"email", &u.Email, MaxEmailLen, true, false},
-		{"customer ID", &u.CustomerID, MaxCustomerIDLen, true, false},
-		{"title", &u.Title, MaxTitleLen, false, false},
-		{"phone", &u.Phone, MaxFieldLen, false, false},
-		{"fax", &u.Fax, MaxFieldLen, false, false},
-		{"mobile", &u.Mobile, MaxFieldLen, false, false},
-		{"street", &u.Street, MaxFieldLen, false, false},
-		{"zip", &u.Zip, MaxFieldLen, false, false},
-		{"city", &u.City, MaxFieldLen, false, false},
-		{"country", &u.Country, MaxFieldLen, false, false},
-		{"comment", &u.Comment, MaxFieldLen, false, true},
+		{FieldTitle, &u.Title, MaxTitleLen, false, false},
+		{FieldFirstName, &u.FirstName, MaxNameLen, true, false},
+		{FieldLastName, &u.LastName, MaxNameLen, true, false},
+	}
+	more := []struct {
+		name     string
+		v        *string
+		max      int
+		required bool
+		multi    bool
+	}{
+		{FieldPhone, &u.Phone, MaxFieldLen, false, false},
+		{FieldFax, &u.Fax, MaxFieldLen, false, false},
+		{FieldMobile, &u.Mobile, MaxFieldLen, false, false},
+		{FieldStreet, &u.Street, MaxFieldLen, false, false},
+		{FieldZip, &u.Zip, MaxFieldLen, false, false},
+		{FieldCity, &u.City, MaxFieldLen, false, false},
+		{FieldCountry, &u.Country, MaxFieldLen, false, false},
+		{FieldComment, &u.Comment, MaxFieldLen, false, true},
+	}
+	text := func(name string, v *string, max int, required, multi bool) {
+		if len(*v) > 4*max*utf8.UTFMax {
+			add(&ValidationError{Field: name, Reason: fmt.Sprintf("longer than %d characters", max)})
+			return
+		}
+		*v = strings.TrimSpace(*v)
+		if *v == "" {
+			if required {
+				add(&ValidationError{Field: name, Reason: "required"})
+			}
+			return
+		}
+		add(checkText(name, *v, max, multi, false))
 	}
 	for _, f := range fields {
-		if len(*f.v) > 4*f.max*utf8.UTFMax {
-			return CustomerUser{}, &ValidationError{Field: f.name, Reason: fmt.Sprintf("longer than %d characters", f.max)}
-		}
-		*f.v = strings.TrimSpace(*f.v)
-		if *f.v == "" {
-			if f.required {
-				return CustomerUser{}, &ValidationError{Field: f.name, Reason: "required"}
+		text(f.name, f.v, f.max, f.required, f.multi)
+	}
+	if u.Valid == 0 {
+		u.Valid = Valid
+	}
+	if e := normalizeIdentity(FieldEmail, &u.Email, MaxEmailLen, true); e != nil {
+		add(e)
+	} else if u.Valid == Valid {
+		add(checkEmail(u.Email))
+	}
+	add(normalizeIdentity(FieldCustomerID, &u.CustomerID, MaxCustomerIDLen, true))
+	if len(u.CustomerIDs) >= MaxCustomerIDs {
+		add(&ValidationError{Field: FieldCustomerIDs, Reason: fmt.Sprintf("more than %d customer IDs in all", MaxCustomerIDs)})
+	} else {
+		for i := range u.CustomerIDs {
+			if e := normalizeIdentity(FieldCustomerIDs, &u.CustomerIDs[i], MaxCustomerIDLen, false); e != nil {
+				add(e)
+				break
 			}
-			continue
-		}
-		if err := checkText(f.name, *f.v, f.max, f.multi); err != nil {
-			return CustomerUser{}, err
 		}
 	}
-	if u.Valid == Valid {
-		if err := CheckEmail(u.Email); err != nil {
-			return CustomerUser{}, err
+	for _, f := range more {
+		text(f.name, f.v, f.max, f.required, f.multi)
+	}
+	if !u.Valid.IsKnown() {
+		add(&ValidationError{Field: FieldValid, Reason: "unknown valid state (want valid, invalid or invalid-temporarily)"})
+	}
+	if len(u.Attributes) > MaxAttributes {
+		add(&ValidationError{Field: FieldAttributes, Reason: fmt.Sprintf("more than %d attributes", MaxAttributes)})
+	} else {
+		keys := make([]string, 0, len(u.Attributes))
+		for k := range u.Attributes {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if strings.TrimSpace(k) == "" {
+				add(&ValidationError{Field: FieldAttributes, Reason: "empty attribute name"})
+				break
+			}
+			if e := checkText(FieldAttributes, k, MaxFieldLen, false, true); e != nil {
+				e.Reason = "attribute name: " + e.Reason
+				add(e)
+				break
+			}
+			if e := checkText(FieldAttributes, u.Attributes[k], MaxFieldLen, true, false); e != nil {
+				e.Reason = fmt.Sprintf("attribute %q: %s", k, e.Reason)
+				add(e)
+				break
+			}
 		}
 	}
-	for _, id := range u.CustomerIDs {
-		if err := checkText("customer IDs", strings.TrimSpace(id), MaxCustomerIDLen, false); err != nil {
-			return CustomerUser{}, err
-		}
+	if len(errs) > 0 {
+		return CustomerUser{}, errs
 	}
 	if all := u.AllCustomerIDs(); len(all) > 1 {
 		u.CustomerIDs = all[1:]
 	} else {
 		u.CustomerIDs = nil
 	}
-	for k, v := range u.Attributes {
-		if strings.TrimSpace(k) == "" {
-			return CustomerUser{}, &ValidationError{Field: "attributes", Reason: "empty attribute name"}
-		}
-		if err := checkText("attribute name", k, MaxFieldLen, false); err != nil {
-			return CustomerUser{}, err
-		}
-		if err := checkText("attribute "+k, v, MaxFieldLen, true); err != nil {
-			return CustomerUser{}, err
-		}
-	}
 	return u, nil
+}
+
+// CheckUnchanged is the optimistic check of Update: ifUnchangedSince is the
+// caller's u.ChangedAt (zero: no check) and stored the ChangedAt of the
+// stored record. It returns ErrConflict when they differ. Backends compare at
+// the precision they store, and make every write move ChangedAt forward, so
+// that two writes within one tick of their clock still differ.
+func CheckUnchanged(ifUnchangedSince, stored time.Time) error {
+	if ifUnchangedSince.IsZero() || ifUnchangedSince.Equal(stored) {
+		return nil
+	}
+	return ErrConflict
 }
 
 // CheckQuery checks the criteria of q and parses its search expression. It
 // returns the limit to apply: q.Limit, or defaultLimit when q.Limit is 0 (and
-// DefaultLimit when defaultLimit is 0 too).
+// DefaultLimit when defaultLimit is 0 too). A Limit above MaxLimit or below 0
+// is a *ValidationError.
 func CheckQuery(q Query, defaultLimit int) (SearchExpr, int, error) {
-	for _, f := range []struct{ name, v string }{{"login", q.Login}, {"customer ID", q.CustomerID}, {"email", q.Email}} {
+	for _, f := range []struct{ name, v string }{{FieldLogin, q.Login}, {FieldCustomerID, q.CustomerID}, {FieldEmail, q.Email}, {FieldAfter, q.After}} {
 		if len(f.v) > MaxQueryBytes {
 			return SearchExpr{}, 0, &ValidationError{Field: f.name, Reason: fmt.Sprintf("longer than %d bytes", MaxQueryBytes)}
 		}
@@ -230,7 +354,10 @@ func CheckQuery(q Query, defaultLimit int) (SearchExpr, int, error) {
 		}
 	}
 	if q.Limit < 0 {
-		return SearchExpr{}, 0, &ValidationError{Field: "limit", Reason: "negative"}
+		return SearchExpr{}, 0, &ValidationError{Field: FieldLimit, Reason: "negative"}
+	}
+	if q.Limit > MaxLimit {
+		return SearchExpr{}, 0, &ValidationError{Field: FieldLimit, Reason: fmt.Sprintf("above the maximum of %d (page with Query.After)", MaxLimit)}
 	}
 	expr, err := ParseSearch(q.Search)
 	if err != nil {
@@ -243,12 +370,23 @@ func CheckQuery(q Query, defaultLimit int) (SearchExpr, int, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
+	if limit > MaxLimit {
+		limit = MaxLimit
+	}
 	return expr, limit, nil
 }
 
-// SortByLogin orders users by lower-cased login, the order of every search result.
+// SortByLogin orders users by CompareLogins, the order of every search result.
 func SortByLogin(users []CustomerUser) {
-	sort.Slice(users, func(i, j int) bool { return LoginKey(users[i].Login) < LoginKey(users[j].Login) })
+	slices.SortStableFunc(users, func(a, b CustomerUser) int { return CompareLogins(a.Login, b.Login) })
+}
+
+// AfterLogin reports whether login comes after the keyset cursor after in
+// the order of search results, comparing identity keys (always true when
+// after is empty): the filter of Query.After. A login of the same identity
+// as the cursor, in any spelling, is not after it.
+func AfterLogin(login, after string) bool {
+	return after == "" || IdentityKey(login) > IdentityKey(after)
 }
 
 // AutoLogin gives the n-th candidate for a generated login:

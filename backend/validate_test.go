@@ -69,10 +69,10 @@ func TestCheckEmail(t *testing.T) {
 }
 
 func TestCheckPassword(t *testing.T) {
-	for _, ok := range []string{" ", "\t", "x", strings.Repeat("p", MaxPasswordBytes), "пароль"} {
+	for _, ok := range []string{" ", "\t", "x", strings.Repeat("p", MaxNewPasswordBytes), "пароль"} {
 		assert.NoError(t, CheckPassword(ok))
 	}
-	for _, bad := range []string{"", "a\x00", "\xff", strings.Repeat("p", MaxPasswordBytes+1)} {
+	for _, bad := range []string{"", "a\x00", "\xff", strings.Repeat("p", MaxNewPasswordBytes+1), strings.Repeat("p", MaxPasswordBytes+1)} {
 		err := CheckPassword(bad)
 		require.ErrorIs(t, err, ErrInvalidInput)
 		if len(bad) > 1 {
@@ -98,15 +98,15 @@ func TestNormalizeUser(t *testing.T) {
 	assert.Equal(t, "ACME", in.CustomerID[1:5], "the input is not modified")
 
 	cases := map[string]func(u *CustomerUser){
-		"login":        func(u *CustomerUser) { u.Login = "" },
-		"first name":   func(u *CustomerUser) { u.FirstName = "\t" },
-		"last name":    func(u *CustomerUser) { u.LastName = strings.Repeat("x", MaxNameLen+1) },
-		"email":        func(u *CustomerUser) { u.Email = "not-an-address" },
-		"customer ID":  func(u *CustomerUser) { u.CustomerID = "a\x00" },
-		"comment":      func(u *CustomerUser) { u.Comment = "\xff" },
-		"valid":        func(u *CustomerUser) { u.Valid = 4 },
-		"customer IDs": func(u *CustomerUser) { u.CustomerIDs = []string{"x\x00"} },
-		"attributes":   func(u *CustomerUser) { u.Attributes = map[string]string{" ": "v"} },
+		FieldLogin:       func(u *CustomerUser) { u.Login = "" },
+		FieldFirstName:   func(u *CustomerUser) { u.FirstName = "\t" },
+		FieldLastName:    func(u *CustomerUser) { u.LastName = strings.Repeat("x", MaxNameLen+1) },
+		FieldEmail:       func(u *CustomerUser) { u.Email = "not-an-address" },
+		FieldCustomerID:  func(u *CustomerUser) { u.CustomerID = "a\x00" },
+		FieldComment:     func(u *CustomerUser) { u.Comment = "\xff" },
+		FieldValid:       func(u *CustomerUser) { u.Valid = 4 },
+		FieldCustomerIDs: func(u *CustomerUser) { u.CustomerIDs = []string{"x\x00"} },
+		FieldAttributes:  func(u *CustomerUser) { u.Attributes = map[string]string{" ": "v"} },
 	}
 	for field, breakIt := range cases {
 		u := in
@@ -115,6 +115,9 @@ func TestNormalizeUser(t *testing.T) {
 		var ve *ValidationError
 		require.True(t, errors.As(err, &ve), field)
 		assert.Equal(t, field, ve.Field)
+		var all ValidationErrors
+		require.True(t, errors.As(err, &all), field)
+		assert.Equal(t, []string{field}, all.Fields())
 	}
 	// Email syntax is checked for valid users only.
 	u := in
@@ -139,7 +142,10 @@ func TestCheckQuery(t *testing.T) {
 	_, limit, err = CheckQuery(Query{Limit: 7}, 50)
 	require.NoError(t, err)
 	assert.Equal(t, 7, limit)
-	for _, q := range []Query{{Limit: -1}, {Login: "\xff"}, {Email: strings.Repeat("e", MaxQueryBytes+1)}, {Search: `"`}} {
+	_, limit, err = CheckQuery(Query{Limit: MaxLimit}, 50)
+	require.NoError(t, err)
+	assert.Equal(t, MaxLimit, limit)
+	for _, q := range []Query{{Limit: -1}, {Limit: MaxLimit + 1}, {Limit: 1<<31 - 1}, {After: "\xff"}, {After: strings.Repeat("a", MaxQueryBytes+1)}, {Login: "\xff"}, {Email: strings.Repeat("e", MaxQueryBytes+1)}, {Search: `"`}} {
 		_, _, err := CheckQuery(q, 0)
 		assert.ErrorIs(t, err, ErrInvalidInput)
 	}

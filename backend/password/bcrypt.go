@@ -1,6 +1,7 @@
 package password
 
 import (
+	"context"
 	"encoding/base64"
 
 	"golang.org/x/crypto/blowfish"
@@ -59,6 +60,17 @@ func bcryptKey(password string) []byte {
 // 2^cost rounds that alternately expand the key and the salt, then 64
 // encryptions of the magic text; only 23 of its 24 bytes are kept.
 func bcryptRaw(password string, cost int, salt []byte) string {
+	h, _ := bcryptRawContext(nil, password, cost, salt)
+	return h
+}
+
+// ctxCheckRounds is how many expensive rounds run between two looks at the
+// context (16 rounds take about 1 ms).
+const ctxCheckRounds = 16
+
+// bcryptRawContext is bcryptRaw that gives up with ctx.Err() when ctx ends
+// during the rounds (a nil ctx never ends).
+func bcryptRawContext(ctx context.Context, password string, cost int, salt []byte) (string, error) {
 	key := bcryptKey(password)
 	c, err := blowfish.NewSaltedCipher(key, salt)
 	if err != nil {
@@ -67,6 +79,11 @@ func bcryptRaw(password string, cost int, salt []byte) string {
 	}
 	rounds := uint64(1) << uint(cost)
 	for i := uint64(0); i < rounds; i++ {
+		if ctx != nil && i%ctxCheckRounds == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+		}
 		blowfish.ExpandKey(key, c)
 		blowfish.ExpandKey(salt, c)
 	}
@@ -76,7 +93,7 @@ func bcryptRaw(password string, cost int, salt []byte) string {
 			c.Encrypt(text[i:i+8], text[i:i+8])
 		}
 	}
-	return bcryptB64.EncodeToString(text[:bcryptHashBytes])
+	return bcryptB64.EncodeToString(text[:bcryptHashBytes]), nil
 }
 
 // EncodeBcryptSalt gives the 22-character bcrypt-base64 form of a 16-byte raw

@@ -21,7 +21,7 @@ func ExampleHasher_Hash() {
 	fmt.Println(err)
 	// Output:
 	// bcrypt-otrs true false
-	// invalid password: required
+	// invalid Password: required
 }
 
 // Verify a legacy OTRS hash and upgrade it on success.

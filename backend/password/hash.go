@@ -1,10 +1,11 @@
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"strconv"
-	"sync"
+	"strings"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -65,10 +66,10 @@ func (h Hasher) cost() int {
 // backends call it once to refuse a bad configuration early.
 func (h Hasher) Check() error {
 	if c := h.cost(); c < MinCost || c > MaxCost {
-		return &backend.ValidationError{Field: "bcrypt cost", Reason: fmt.Sprintf("%d is outside %d..%d (0 means %d)", c, MinCost, MaxCost, DefaultCost)}
+		return &backend.ValidationError{Field: "Hasher.Cost", Reason: fmt.Sprintf("%d is outside %d..%d (0 means %d)", c, MinCost, MaxCost, DefaultCost)}
 	}
 	if h.Format != FormatStandard && h.Format != FormatOTRS {
-		return &backend.ValidationError{Field: "hash format", Reason: fmt.Sprintf("unknown format %d", int(h.Format))}
+		return &backend.ValidationError{Field: "Hasher.Format", Reason: fmt.Sprintf("unknown format %d", int(h.Format))}
 	}
 	return nil
 }
@@ -80,6 +81,12 @@ func (h Hasher) Check() error {
 // the password count (see MaxBcryptKeyBytes). A bad Cost or Format gives the
 // error of Check.
 func (h Hasher) Hash(password string) (string, error) {
+	return h.HashContext(nil, password) //nolint:staticcheck // nil: never cancelled
+}
+
+// HashContext is Hash that ends with ctx.Err() when ctx ends during the
+// bcrypt rounds; the rounds stop then. A nil ctx never ends.
+func (h Hasher) HashContext(ctx context.Context, password string) (string, error) {
 	if err := backend.CheckPassword(password); err != nil {
 		return "", err
 	}
@@ -92,13 +99,21 @@ func (h Hasher) Hash(password string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return formatOTRS(cost, salt, bcryptRaw(password, cost, []byte(salt))), nil
+		raw, err := bcryptRawContext(ctx, password, cost, []byte(salt))
+		if err != nil {
+			return "", err
+		}
+		return formatOTRS(cost, salt, raw), nil
 	}
 	salt := make([]byte, bcryptSaltBytes)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: reading random salt: %w", err)
 	}
-	return formatStandard(cost, salt, bcryptRaw(password, cost, salt)), nil
+	raw, err := bcryptRawContext(ctx, password, cost, salt)
+	if err != nil {
+		return "", err
+	}
+	return formatStandard(cost, salt, raw), nil
 }
 
 // formatOTRS writes "BCRYPT:<cost>:<salt16>:<hash31>"; OTRS writes the cost
@@ -130,33 +145,36 @@ func randomOTRSSalt() (string, error) {
 	return string(out), nil
 }
 
-// dummyHashes holds, per cost, one bcrypt hash made on first use, so that
-// Dummy costs what verifying a real hash of that cost costs.
-var dummyHashes [MaxCost + 1]struct {
-	once sync.Once
-	salt []byte
-	hash string
-}
+// dummySalt and dummyHash are what Dummy hashes with and compares to: the
+// result is dropped, so any salt and any 31 characters do.
+var (
+	dummySalt = []byte("customeruserdumm")
+	dummyHash = strings.Repeat(".", bcryptHashB64Len)
+)
 
 // Dummy spends about the time of one Verify of a bcrypt hash at h.Cost and
 // discards the result. Backends call it for an unknown login, so that an
-// unknown login and a wrong password take the same time. The first call
-// per cost also computes the reference hash (once, so it takes about twice
-// as long). An invalid Cost counts as DefaultCost. Dummy is safe for
+// unknown login and a wrong password take the same time. An invalid Cost counts as DefaultCost. Dummy is safe for
 // concurrent use.
 func (h Hasher) Dummy(password string) {
+	_ = h.DummyContext(nil, password) //nolint:staticcheck // nil: never cancelled
+}
+
+// DummyContext is Dummy that stops with ctx.Err() when ctx ends during the
+// rounds. A nil ctx never ends.
+func (h Hasher) DummyContext(ctx context.Context, password string) error {
 	cost := h.cost()
 	if cost < MinCost || cost > MaxCost {
 		cost = DefaultCost
 	}
-	d := &dummyHashes[cost]
-	d.once.Do(func() {
-		d.salt = []byte("customeruserdumm") // any 16 bytes; secrecy is not needed
-		d.hash = bcryptRaw("dummy password", cost, d.salt)
-	})
-	if password == "" {
-		password = "x" // Verify refuses "" at once; Dummy must still take its time
+	if !backend.CheckLoginPassword(password) {
+		password = "x" // only the time counts, and it does not depend on the password
 	}
 	// Compare like Verify does; the result is meaningless and dropped.
-	_ = constantTimeEqual(bcryptRaw(password, cost, d.salt), d.hash)
+	raw, err := bcryptRawContext(ctx, password, cost, dummySalt)
+	if err != nil {
+		return err
+	}
+	_ = constantTimeEqual(raw, dummyHash)
+	return nil
 }

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"context"
 	"crypto/cipher"
 	"crypto/des"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,7 +34,7 @@ func TestHashRoundTrip(t *testing.T) {
 		"\n\t",
 		"' OR 1=1 --",
 		strings.Repeat("a", 64),
-		strings.Repeat("Ein langer Satz als Passwort, mit Komma. ", 5), // 205 bytes
+		strings.Repeat("Ein langer Satz als Passwort, mit Komma. ", 5)[:72], // the longest allowed
 		"пароль-Пароль",
 		"كلمة السر",
 		"パスワード🔑",
@@ -131,14 +133,14 @@ func TestHashErrors(t *testing.T) {
 		password string
 		field    string
 	}{
-		{"empty password", Hasher{Cost: 4}, "", "password"},
-		{"NUL in password", Hasher{Cost: 4}, "a\x00b", "password"},
-		{"invalid UTF-8", Hasher{Cost: 4}, "a\xffb", "password"},
-		{"too long", Hasher{Cost: 4}, strings.Repeat("a", backend.MaxPasswordBytes+1), "password"},
-		{"cost 3", Hasher{Cost: 3}, "pw", "bcrypt cost"},
-		{"cost 32", Hasher{Cost: 32}, "pw", "bcrypt cost"},
-		{"cost -1", Hasher{Cost: -1}, "pw", "bcrypt cost"},
-		{"unknown format", Hasher{Cost: 4, Format: 7}, "pw", "hash format"},
+		{"empty password", Hasher{Cost: 4}, "", "Password"},
+		{"NUL in password", Hasher{Cost: 4}, "a\x00b", "Password"},
+		{"invalid UTF-8", Hasher{Cost: 4}, "a\xffb", "Password"},
+		{"too long", Hasher{Cost: 4}, strings.Repeat("a", backend.MaxNewPasswordBytes+1), "Password"},
+		{"cost 3", Hasher{Cost: 3}, "pw", "Hasher.Cost"},
+		{"cost 32", Hasher{Cost: 32}, "pw", "Hasher.Cost"},
+		{"cost -1", Hasher{Cost: -1}, "pw", "Hasher.Cost"},
+		{"unknown format", Hasher{Cost: 4, Format: 7}, "pw", "Hasher.Format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,12 +213,14 @@ func TestBcrypt72ByteTruncation(t *testing.T) {
 	require.Len(t, prefix, 72)
 	for _, f := range []Format{FormatStandard, FormatOTRS} {
 		h := Hasher{Cost: 4, Format: f}
-		stored, err := h.Hash(prefix + "first")
+		_, err := h.Hash(prefix + "first")
+		require.ErrorIs(t, err, backend.ErrInvalidInput, "a new password over 72 bytes is refused")
+		stored, err := h.Hash(prefix)
 		require.NoError(t, err)
 		ok, _ := h.Verify(stored, prefix+"second", "")
 		assert.True(t, ok, "bytes after the 72nd do not count")
 		ok, _ = h.Verify(stored, prefix, "")
-		assert.True(t, ok, "exactly 72 bytes: the NUL is cut too")
+		assert.True(t, ok, "exactly 72 bytes")
 		ok, _ = h.Verify(stored, prefix[:71], "")
 		assert.False(t, ok, "71 bytes differ from 72")
 		ok, _ = h.Verify(stored, "ö"+prefix[2:], "")
@@ -404,8 +408,9 @@ func TestMalformedStored(t *testing.T) {
 	}
 }
 
-// Passwords over backend.MaxPasswordBytes are refused before any hashing:
-// md5-crypt costs 1000 MD5 passes over the password.
+// Passwords over backend.MaxPasswordBytes are refused before hashing them
+// (md5-crypt costs 1000 MD5 passes over the password); Verify spends the
+// time of a Dummy instead.
 func TestVerifyRefusesHugePasswords(t *testing.T) {
 	h := Hasher{Cost: 4}
 	huge := strings.Repeat("a", backend.MaxPasswordBytes+1)
@@ -439,9 +444,31 @@ func TestDummy(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, c := range []int{4, 5} {
-		assert.Len(t, dummyHashes[c].hash, bcryptHashB64Len, "cost %d reference hash made", c)
-		assert.Len(t, dummyHashes[c].salt, bcryptSaltBytes)
+	assert.Len(t, dummyHash, bcryptHashB64Len)
+	assert.Len(t, dummySalt, bcryptSaltBytes)
+}
+
+// A context that ends during the bcrypt rounds ends Verify, Hash and Dummy
+// with its error, long before the rounds would have finished.
+func TestContextEndsHashing(t *testing.T) {
+	h := Hasher{Cost: 16} // about 4 s of rounds
+	stored := "$2a$16$" + EncodeBcryptSalt([]byte("0123456789abcdef")) + strings.Repeat("a", bcryptHashB64Len)
+	for name, call := range map[string]func(ctx context.Context) error{
+		"verify": func(ctx context.Context) error { _, _, err := h.VerifyContext(ctx, stored, "pw", ""); return err },
+		"hash":   func(ctx context.Context) error { _, err := h.HashContext(ctx, "pw"); return err },
+		"dummy refused password": func(ctx context.Context) error {
+			_, _, err := h.VerifyContext(ctx, stored, "", "")
+			return err
+		},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		start := time.Now()
+		err := call(ctx)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded, name)
+		assert.Less(t, time.Since(start), 2*time.Second, "%s stopped at the deadline", name)
 	}
-	assert.Empty(t, dummyHashes[6].hash, "no reference hash for an unused cost")
+	ok, _, err := Hasher{Cost: 4}.VerifyContext(context.Background(), stored, "pw", "")
+	require.NoError(t, err)
+	assert.False(t, ok)
 }

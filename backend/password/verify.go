@@ -1,6 +1,7 @@
 package password
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -171,10 +172,11 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // successful verify when the stored scheme is not bcrypt, is bcrypt with a
 // cost below h's, or is bcrypt in the other Format than h.Format.
 //
-// An empty password, a password longer than backend.MaxPasswordBytes and a
-// SchemeNone or SchemeUnknown stored string never verify; for the last two
-// Verify spends the time of Dummy, so that a user without a usable hash
-// cannot be told from an unknown login. The comparison is constant-time.
+// A password that backend.CheckLoginPassword refuses (empty, longer than
+// backend.MaxPasswordBytes, with a NUL) and a SchemeNone or SchemeUnknown
+// stored string never verify, and Verify spends the time of Dummy on them,
+// so that none of them can be told from a wrong password by its timing. The
+// comparison is constant-time.
 //
 // Only the first 72 bytes of a password count against bcrypt hashes, and
 // only the first 8 against traditional crypt ones (see the package doc).
@@ -184,17 +186,29 @@ func parseMD5(s, magic string, scheme Scheme) parsed {
 // hashes, and as a salt of last resort when verifying strings of no known
 // shape, which Verify treats as plain.
 func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
-	if password == "" || len(password) > backend.MaxPasswordBytes {
-		return false, false
+	ok, rehash, _ = h.VerifyContext(nil, stored, password, login) //nolint:staticcheck // nil: never cancelled
+	return ok, rehash
+}
+
+// VerifyContext is Verify that ends with ctx.Err() (and ok false) when ctx
+// ends during the bcrypt rounds; the rounds stop then. A nil ctx never ends.
+func (h Hasher) VerifyContext(ctx context.Context, stored, password, login string) (ok, rehash bool, err error) {
+	if !backend.CheckLoginPassword(password) {
+		return false, false, h.DummyContext(ctx, password)
 	}
 	p := parse(stored)
 	switch p.scheme {
-	case SchemeBcrypt:
-		ok = constantTimeEqual(bcryptRaw(password, p.cost, p.salt), p.hash)
-		return ok, ok && (p.cost < h.cost() || h.Format != FormatStandard)
-	case SchemeBcryptOTRS:
-		ok = constantTimeEqual(bcryptRaw(password, p.cost, p.salt), p.hash)
-		return ok, ok && (p.cost < h.cost() || h.Format != FormatOTRS)
+	case SchemeBcrypt, SchemeBcryptOTRS:
+		got, err := bcryptRawContext(ctx, password, p.cost, p.salt)
+		if err != nil {
+			return false, false, err
+		}
+		ok = constantTimeEqual(got, p.hash)
+		want := FormatStandard
+		if p.scheme == SchemeBcryptOTRS {
+			want = FormatOTRS
+		}
+		return ok, ok && (p.cost < h.cost() || h.Format != want), nil
 	case SchemeSHA2:
 		sum := sha256.Sum256([]byte(password))
 		ok = subtle.ConstantTimeCompare(sum[:], p.digest) == 1
@@ -214,11 +228,15 @@ func (h Hasher) Verify(stored, password, login string) (ok, rehash bool) {
 	default: // SchemeNone, SchemeUnknown
 		// Nothing can verify, but answering at once would tell an attacker
 		// that this login exists (unknown logins cost a Dummy).
-		h.Dummy(password)
-		return false, false
+		return false, false, h.DummyContext(ctx, password)
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return false, false, err
+		}
 	}
 	// Every scheme that is not bcrypt is weaker than bcrypt.
-	return ok, ok
+	return ok, ok, nil
 }
 
 // constantTimeEqual compares two strings in constant time. Both are hashed
