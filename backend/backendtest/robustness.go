@@ -139,6 +139,10 @@ func badInputs() map[string]string {
 		"dn chars":       `cn=x,ou=y+z<>#;`,
 		"control":        "a\x01b",
 		"unicode":        "ü カス 🔑",
+		"bidi override":  "admin\u202egnp.exe",
+		"zero width":     "ad\u200bmin",
+		"bom":            "\ufeffroot",
+		"private use":    "a\ue000b",
 	}
 }
 

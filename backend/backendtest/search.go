@@ -254,7 +254,7 @@ func (s *suite) testSearchMalformed(t *testing.T) {
 		strings.Repeat("w ", backend.MaxSearchWords+1), strings.Repeat("x", backend.MaxQueryBytes+1), "bad\xffutf8"} {
 		_, err := h.Backend.Search(ctx(t), backend.Query{Search: in})
 		ve := requireValidation(t, err, "%.40q", in)
-		assert.Equal(t, "search", ve.Field)
+		assert.Equal(t, backend.FieldSearch, ve.Field)
 		if len(in) > 3 {
 			assert.NotContains(t, err.Error(), in, "the error does not quote the input")
 		}
