@@ -238,6 +238,10 @@ func (s *suite) testPasswordOver72(t *testing.T) {
 // minimum bcrypt cost; the rounds are interleaved so that load on the
 // machine affects every kind alike.
 func (s *suite) testRefusalTiming(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing is measured without the race detector (its instrumentation slows bcrypt a hundredfold); " +
+			"make test runs this case in a separate step without -race (make timing)")
+	}
 	h := s.open(t, fixture())
 	if h.Caps.NoTimingCase {
 		t.Skip("harness cannot be timed (Capabilities.NoTimingCase)")
