@@ -12,7 +12,7 @@
 // Server differences are data: start from the OpenLDAP or ActiveDirectory
 // preset and set the connection, the tree and the customer ID:
 //
-//	cfg := ldapbackend.OpenLDAP
+//	cfg := ldapbackend.OpenLDAP()
 //	cfg.Name = "directory"
 //	cfg.URLs = []string{"ldaps://ldap1.example.com", "ldaps://ldap2.example.com"}
 //	cfg.BindDN, cfg.BindPassword = "cn=helpdesk,dc=example,dc=com", os.Getenv("LDAP_PASSWORD")

@@ -15,7 +15,7 @@ import (
 // A read-only OpenLDAP directory with failover between two servers over
 // LDAPS, customer IDs in the o attribute, and a validity filter.
 func ExampleNew() {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.Name = "directory"
 	cfg.URLs = []string{"ldaps://ldap1.example.com", "ldaps://ldap2.example.com"}
 	cfg.TLS.CACertificatesPEM, _ = os.ReadFile("/etc/ssl/certs/example-ca.pem")
@@ -44,7 +44,7 @@ func ExampleNew() {
 // Active Directory: sAMAccountName logins, disabled accounts invalid,
 // membership of a group (nested groups included) required.
 func ExampleNew_activeDirectory() {
-	cfg := ldapbackend.ActiveDirectory
+	cfg := ldapbackend.ActiveDirectory()
 	cfg.URLs = []string{"ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"}
 	cfg.BindDN = "CN=svc-helpdesk,OU=Service Accounts,DC=corp,DC=example,DC=com"
 	cfg.BindPassword = os.Getenv("AD_BIND_PASSWORD")
@@ -60,7 +60,7 @@ func ExampleNew_activeDirectory() {
 }
 
 func ExampleBackend_Authenticate() {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.URLs = []string{"ldap://ldap.example.com"}
 	cfg.StartTLS = true
 	cfg.BaseDN = "ou=customers,dc=example,dc=com"

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 // UTF-8 text attributes (c takes two-letter codes only, mail is IA5String and
 // cannot hold internationalised addresses such as müller@bücher.example).
 func testConfig(srv *testldap.Server, ou string, writable bool) ldapbackend.Config {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.Name = "ldap-test"
 	cfg.URLs = []string{srv.URL}
 	cfg.BaseDN = ou

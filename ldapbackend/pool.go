@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -28,6 +29,10 @@ type dialer struct {
 
 	mu    sync.Mutex
 	state []urlState
+	// bindCost is the duration of the last successful connection with a
+	// bind (the service account's or a user's): what a user bind costs,
+	// before Authenticate has measured a wrong password.
+	bindCost atomic.Int64
 }
 
 type urlState struct {
@@ -81,7 +86,11 @@ func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.C
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		c, err := d.dialOne(ctx, d.servers[i], bind)
+		if err == nil && bind != nil {
+			d.bindCost.Store(int64(time.Since(began)))
+		}
 		if ctx.Err() != nil {
 			if c != nil {
 				_ = c.Close()

@@ -19,7 +19,7 @@ import (
 // passwords, and what backend.CheckPassword refuses.
 func checkNewPassword(password string) error {
 	if password != "" && blankPassword(password) {
-		return &backend.ValidationError{Field: "password", Reason: "white space only"}
+		return &backend.ValidationError{Field: backend.FieldPassword, Reason: "white space only (LDAP would take it for an unauthenticated bind)"}
 	}
 	return backend.CheckPassword(password)
 }
@@ -27,17 +27,17 @@ func checkNewPassword(password string) error {
 // checkWritable checks what the configuration can store.
 func (b *Backend) checkWritable(u backend.CustomerUser) error {
 	if b.cfg.ValidAttribute == "" && u.Valid != backend.Valid {
-		return &backend.ValidationError{Field: "valid", Reason: "this LDAP backend has no ValidAttribute to store validity in"}
+		return &backend.ValidationError{Field: backend.FieldValid, Reason: "this LDAP backend has no ValidAttribute to store validity in"}
 	}
-	if b.cfg.FixedCustomerID != "" && !strings.EqualFold(u.CustomerID, b.cfg.FixedCustomerID) {
-		return &backend.ValidationError{Field: "customer ID", Reason: "this LDAP backend has the fixed customer ID " + b.cfg.FixedCustomerID}
+	if b.cfg.FixedCustomerID != "" && !backend.SameIdentity(u.CustomerID, b.cfg.FixedCustomerID) {
+		return &backend.ValidationError{Field: backend.FieldCustomerID, Reason: "this LDAP backend has the fixed customer ID " + b.cfg.FixedCustomerID}
 	}
 	if b.cfg.CustomerIDsAttribute == "" && len(u.CustomerIDs) > 0 {
-		return &backend.ValidationError{Field: "customer IDs", Reason: "this LDAP backend has no CustomerIDsAttribute"}
+		return &backend.ValidationError{Field: backend.FieldCustomerIDs, Reason: "this LDAP backend has no CustomerIDsAttribute"}
 	}
 	for k := range u.Attributes {
 		if !b.isExtra(k) {
-			return &backend.ValidationError{Field: "attributes", Reason: "attribute " + strconv.Quote(k) + " is not mapped"}
+			return &backend.ValidationError{Field: backend.FieldAttributes, Reason: "attribute " + strconv.Quote(k) + " is not mapped"}
 		}
 	}
 	return nil
@@ -101,10 +101,17 @@ func (b *Backend) values(u backend.CustomerUser) map[string][]string {
 	return m
 }
 
-// exists reports whether an entry of this backend other than exceptDN has
-// attr equal to value.
+// exists reports whether an entry of this backend other than exceptDN holds
+// the identity of value in attr (backend.IdentityKey), valid or not. The
+// directory's equality rule selects the candidates (caseIgnoreMatch is
+// looser than the identity rule); the identity keys decide.
 func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (bool, error) {
-	f := and(append(b.baseFilter(), "("+attr+"="+ldap.EscapeFilter(value)+")"))
+	key := backend.IdentityKey(value)
+	alts := []string{"(" + attr + "=" + ldap.EscapeFilter(value) + ")"}
+	if key != value {
+		alts = append(alts, "("+attr+"="+ldap.EscapeFilter(key)+")")
+	}
+	f := and(append(b.baseFilter(), or(alts)))
 	entries, err := b.search(ctx, f, []string{attr})
 	if err != nil {
 		return false, err
@@ -113,18 +120,37 @@ func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (boo
 		if exceptDN != "" && normDN(e.DN) == normDN(exceptDN) {
 			continue
 		}
-		if attr == b.cfg.LoginAttribute && backend.LoginKey(e.GetEqualFoldAttributeValue(attr)) != backend.LoginKey(value) {
-			continue
+		for _, v := range e.GetEqualFoldAttributeValues(attr) {
+			if backend.IdentityKey(v) == key {
+				return true, nil
+			}
 		}
-		return true, nil
 	}
 	return false, nil
 }
 
+// lockIdentities takes the locks of the logins and emails a write checks.
+func (b *Backend) lockIdentities(ctx context.Context, logins []string, email string) (func(), error) {
+	keys := make([]string, 0, len(logins)+1)
+	for _, l := range logins {
+		keys = append(keys, "l:"+backend.IdentityKey(l))
+	}
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && strings.TrimSpace(email) != "" {
+		keys = append(keys, "e:"+backend.IdentityKey(email))
+	}
+	return b.locks.lock(ctx, keys...)
+}
+
 // Add creates the entry RDNAttribute=<login>,AddBaseDN with the configured
-// object classes and sets its password (when not empty). Login and email
-// uniqueness are checked first (a check-then-write: two concurrent Adds of
-// the same email can both pass; the same login cannot, the DN collides).
+// object classes and sets its password (when not empty; at most
+// backend.MaxNewPasswordBytes). Login and email uniqueness are checked by
+// the identity rule first; within one Backend the check and the write hold
+// a lock per login and email identity, so concurrent Adds of one login or
+// one email give exactly one success. Across processes (two Backends on one
+// directory) the login is still unique when it is the RDN (the second Add's
+// DN exists already), but two Adds of one email racing each other can both
+// succeed: a directory has no unique constraint on other attributes (use
+// OpenLDAP's attribute uniqueness overlay, slapo-unique, for that).
 func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password string) (backend.CustomerUser, error) {
 	out, err := b.add(ctx, u, password)
 	if err != nil {
@@ -149,6 +175,17 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 			return backend.CustomerUser{}, err
 		}
 	}
+	// A generated login is chosen under a lock of its own, so that two
+	// concurrent Adds do not pick the same one.
+	login := u.Login
+	if login == "" {
+		login = "\x00auto" // not a login: the key of the generator
+	}
+	unlock, err := b.lockIdentities(ctx, []string{login}, u.Email)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	defer unlock()
 	if u.Login == "" {
 		if u.Login, err = b.autoLogin(ctx); err != nil {
 			return backend.CustomerUser{}, err
@@ -191,12 +228,12 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 			defer cancel()
 			if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
-				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "err", derr)
+				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "op", "add", "login", u.Login, "error", derr)
 			}
 			return backend.CustomerUser{}, err
 		}
 	}
-	got, _, err := b.get(ctx, u.Login)
+	got, _, err := b.get(ctx, "add", u.Login)
 	return got, err
 }
 
@@ -205,7 +242,7 @@ func (b *Backend) newDN(u backend.CustomerUser) (string, error) {
 	if !strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
 		vals := b.values(u)[b.cfg.RDNAttribute]
 		if len(vals) == 0 {
-			return "", &backend.ValidationError{Field: "login", Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
+			return "", &backend.ValidationError{Field: backend.FieldLogin, Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
 		}
 		rdnValue = vals[0]
 	}
@@ -229,7 +266,13 @@ func (b *Backend) autoLogin(ctx context.Context) (string, error) {
 
 // Update replaces the mapped attributes of the user with this login by those
 // of u (empty fields are deleted); u.Login different from login renames the
-// entry (ModifyDN when the login is the RDN).
+// entry (ModifyDN when the login is the RDN). A zero u.Valid keeps the
+// stored state. A non-zero u.ChangedAt is an optimistic check: when the
+// entry changed since (its ChangedAt, see entryUser, differs) Update
+// returns backend.ErrConflict and writes nothing. Within one Backend the
+// check and the write hold the user's lock, so two Updates with the same
+// ChangedAt give one success and one ErrConflict; across processes the
+// check is made just before the write (a window of one round trip).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	out, err := b.update(ctx, login, u)
 	if err != nil {
@@ -246,6 +289,25 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	if err != nil {
 		return backend.CustomerUser{}, err
 	}
+	// What the caller meant by the fields NormalizeUser rewrites: the
+	// optimistic check, and a zero Valid that keeps the stored state.
+	ifUnchangedSince := u.ChangedAt
+	newLogin := u.Login
+	if strings.TrimSpace(newLogin) == "" {
+		newLogin = login
+	}
+	unlock, err := b.lockIdentities(ctx, []string{login, newLogin}, u.Email)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	defer unlock()
+	old, dn, err := b.get(ctx, "update", login)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	if u.Valid == 0 {
+		u.Valid = old.Valid
+	}
 	u, err = backend.NormalizeUser(u, true)
 	if err != nil {
 		return backend.CustomerUser{}, err
@@ -253,19 +315,18 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	if err := b.checkWritable(u); err != nil {
 		return backend.CustomerUser{}, err
 	}
-	old, dn, err := b.get(ctx, login)
-	if err != nil {
+	if err := backend.CheckUnchanged(ifUnchangedSince, old.ChangedAt); err != nil {
 		return backend.CustomerUser{}, err
 	}
 	renamed := u.Login != old.Login
-	if backend.LoginKey(u.Login) != backend.LoginKey(old.Login) {
+	if backend.IdentityKey(u.Login) != backend.IdentityKey(old.Login) {
 		if taken, err := b.exists(ctx, b.cfg.LoginAttribute, u.Login, dn); err != nil {
 			return backend.CustomerUser{}, err
 		} else if taken {
 			return backend.CustomerUser{}, backend.ErrDuplicateLogin
 		}
 	}
-	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && backend.FoldKey(u.Email) != backend.FoldKey(old.Email) {
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && backend.IdentityKey(u.Email) != backend.IdentityKey(old.Email) {
 		if taken, err := b.exists(ctx, b.cfg.Attributes.Email, u.Email, dn); err != nil {
 			return backend.CustomerUser{}, err
 		} else if taken {
@@ -295,12 +356,12 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 			defer cancel()
 			if _, uerr := b.rename(uctx, dn, old.Login); uerr != nil {
-				b.log.Error("ldapbackend: could not undo a rename after a failed update", "err", uerr)
+				b.log.Error("ldapbackend: could not undo a rename after a failed update", "op", "update", "login", login, "error", uerr)
 			}
 		}
 		return backend.CustomerUser{}, schemaRefusal(err)
 	}
-	got, _, err := b.get(ctx, u.Login)
+	got, _, err := b.get(ctx, "update", u.Login)
 	return got, err
 }
 
@@ -333,7 +394,9 @@ func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, erro
 // SetPassword changes the user's password with the Password Modify extended
 // operation (the server hashes it), falling back to replacing
 // PasswordAttribute when the server does not support the operation. Empty
-// and white-space-only passwords are refused before any network call.
+// and white-space-only passwords and passwords over
+// backend.MaxNewPasswordBytes (72, what bcrypt reads) are refused before
+// any network call, with a *backend.ValidationError.
 func (b *Backend) SetPassword(ctx context.Context, login, password string) error {
 	if err := b.setPasswordLogin(ctx, login, password); err != nil {
 		return b.opErr("set password", err)
@@ -348,7 +411,7 @@ func (b *Backend) setPasswordLogin(ctx context.Context, login, password string) 
 	if err := checkNewPassword(password); err != nil {
 		return err
 	}
-	_, dn, err := b.get(ctx, login)
+	_, dn, err := b.get(ctx, "set password", login)
 	if err != nil {
 		return err
 	}
@@ -400,7 +463,7 @@ func schemaRefusal(err error) error {
 		if errors.As(err, &le) {
 			code = le.ResultCode
 		}
-		return &backend.ValidationError{Field: "attributes", Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
+		return &backend.ValidationError{Field: backend.FieldAttributes, Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
 	}
 	return err
 }
