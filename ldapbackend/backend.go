@@ -382,4 +382,3 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	}
 	return users, nil
 }
-

@@ -238,10 +238,12 @@ type topHits struct {
 	hits []hit
 }
 
-func (t *topHits) Len() int           { return len(t.hits) }
-func (t *topHits) Less(i, j int) bool { return backend.CompareLogins(t.hits[i].login, t.hits[j].login) > 0 }
-func (t *topHits) Swap(i, j int)      { t.hits[i], t.hits[j] = t.hits[j], t.hits[i] }
-func (t *topHits) Push(x any)         { t.hits = append(t.hits, x.(hit)) }
+func (t *topHits) Len() int { return len(t.hits) }
+func (t *topHits) Less(i, j int) bool {
+	return backend.CompareLogins(t.hits[i].login, t.hits[j].login) > 0
+}
+func (t *topHits) Swap(i, j int) { t.hits[i], t.hits[j] = t.hits[j], t.hits[i] }
+func (t *topHits) Push(x any)    { t.hits = append(t.hits, x.(hit)) }
 func (t *topHits) Pop() any {
 	h := t.hits[len(t.hits)-1]
 	t.hits = t.hits[:len(t.hits)-1]
