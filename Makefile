@@ -30,6 +30,7 @@ race:
 # packages' testdata/fuzz folders).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./backend/
+	$(GO) test -run '^$$' -fuzz '^FuzzIdentityKey$$' -fuzztime $(FUZZTIME) ./backend/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./backend/password/
 	$(GO) test -run '^$$' -fuzz '^FuzzIdentify$$' -fuzztime $(FUZZTIME) ./backend/password/
 	$(GO) test -run '^$$' -fuzz '^FuzzSearch$$' -fuzztime $(FUZZTIME) ./memorybackend/

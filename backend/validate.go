@@ -46,15 +46,18 @@ const (
 // all; other fields may hold the zero-width joiners that scripts and emoji
 // need), at most max runes.
 func checkText(field, v string, max int, multiline, identity bool) *ValidationError {
-	if !utf8.ValidString(v) {
-		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
-	}
-	if len(v) > max*utf8.UTFMax || utf8.RuneCountInString(v) > max {
+	if len(v) > max*utf8.UTFMax || !utf8.ValidString(v) || utf8.RuneCountInString(v) > max {
+		if !utf8.ValidString(v) {
+			return &ValidationError{Field: field, Reason: "not valid UTF-8"}
+		}
 		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
 	}
 	for _, r := range v {
 		if r == 0 {
 			return &ValidationError{Field: field, Reason: "contains a NUL byte"}
+		}
+		if r < utf8.RuneSelf && r >= 0x20 && r != 0x7f {
+			continue // printable ASCII: the common case, nothing to look up
 		}
 		if unicode.IsControl(r) && !(multiline && (r == '\t' || r == '\n' || r == '\r')) {
 			return &ValidationError{Field: field, Reason: "contains a control character"}
@@ -101,12 +104,14 @@ func normalizeIdentity(field string, v *string, max int, required bool) *Validat
 		*v = ""
 		return nil
 	}
-	if !utf8.ValidString(s) {
-		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
-	}
-	s = norm.NFC.String(s)
-	if err := checkText(field, s, max, false, true); err != nil {
+	if err := checkText(field, s, 4*max, false, true); err != nil { // the length is checked in NFC below
 		return err
+	}
+	if n := norm.NFC.String(s); n != s || utf8.RuneCountInString(s) > max {
+		if err := checkText(field, n, max, false, true); err != nil {
+			return err
+		}
+		s = n
 	}
 	*v = s
 	return nil

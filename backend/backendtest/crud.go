@@ -42,7 +42,7 @@ func (s *suite) testGetSeeded(t *testing.T) {
 		got, err := h.Backend.Get(ctx(t), seed.User.Login)
 		require.NoError(t, err, seed.User.Login)
 		assertSameUser(t, seed.User, got, seed.User.Login)
-		assert.Equal(t, h.Backend.Name(), got.Source, "Source names the backend")
+		assertSource(t, h, got)
 	}
 	hans, err := h.Backend.Get(ctx(t), "hhuber")
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func (s *suite) testAddRoundTrip(t *testing.T) {
 	added, err := h.Backend.Add(ctx(t), u, "pw-roundtrip")
 	require.NoError(t, err)
 	assertSameUser(t, u, added)
-	assert.Equal(t, h.Backend.Name(), added.Source)
+	assertSource(t, h, added)
 	assert.False(t, added.CreatedAt.IsZero(), "CreatedAt is set")
 
 	got, err := h.Backend.Get(ctx(t), "rtuser")
@@ -152,13 +152,13 @@ func (s *suite) testAddDuplicateLogin(t *testing.T) {
 func (s *suite) testAddRequired(t *testing.T) {
 	h := s.writable(t, nil)
 	cases := map[string]func(u *backend.CustomerUser){
-		"first name":  func(u *backend.CustomerUser) { u.FirstName = "" },
-		"last name":   func(u *backend.CustomerUser) { u.LastName = "  " },
-		"email":       func(u *backend.CustomerUser) { u.Email = "" },
-		"customer ID": func(u *backend.CustomerUser) { u.CustomerID = "\t" },
+		backend.FieldFirstName:  func(u *backend.CustomerUser) { u.FirstName = "" },
+		backend.FieldLastName:   func(u *backend.CustomerUser) { u.LastName = "  " },
+		backend.FieldEmail:      func(u *backend.CustomerUser) { u.Email = "" },
+		backend.FieldCustomerID: func(u *backend.CustomerUser) { u.CustomerID = "\t" },
 	}
 	if h.Caps.AutoLoginPrefix == "" {
-		cases["login"] = func(u *backend.CustomerUser) { u.Login = " " }
+		cases[backend.FieldLogin] = func(u *backend.CustomerUser) { u.Login = " " }
 	}
 	for field, breakIt := range cases {
 		u := newUser("required")
@@ -182,7 +182,7 @@ func (s *suite) testAddEmailSyntax(t *testing.T) {
 		u.Email = bad
 		_, err := h.Backend.Add(ctx(t), u, "")
 		ve := requireValidation(t, err, "valid user with email %q", bad)
-		assert.Equal(t, "email", ve.Field)
+		assert.Equal(t, backend.FieldEmail, ve.Field)
 
 		// Users that are not valid keep whatever they had (the OTRS rule).
 		u.Valid = backend.Invalid
@@ -226,7 +226,7 @@ func (s *suite) testAutoLogin(t *testing.T) {
 		u := newUser("")
 		_, err := h.Backend.Add(ctx(t), u, "")
 		ve := requireValidation(t, err, "empty login without auto-login creation")
-		assert.Equal(t, "login", ve.Field)
+		assert.Equal(t, backend.FieldLogin, ve.Field)
 		return
 	}
 	pattern := regexp.MustCompile("^" + regexp.QuoteMeta(prefix) + `-\d{12}\d+$`)

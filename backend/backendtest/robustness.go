@@ -139,6 +139,10 @@ func badInputs() map[string]string {
 		"dn chars":       `cn=x,ou=y+z<>#;`,
 		"control":        "a\x01b",
 		"unicode":        "ü カス 🔑",
+		"bidi override":  "admin\u202egnp.exe",
+		"zero width":     "ad\u200bmin",
+		"bom":            "\ufeffroot",
+		"private use":    "a\ue000b",
 	}
 }
 
@@ -161,7 +165,7 @@ func (s *suite) testBadInput(t *testing.T) {
 			res, err := h.Backend.Search(ctx(t), q)
 			readOK(fmt.Sprintf("Search %s in %+.40v", name, q), err)
 			for _, u := range res {
-				assert.Equal(t, h.Backend.Name(), u.Source)
+				assertSource(t, h, u)
 			}
 		}
 		_, err = h.Backend.Authenticate(ctx(t), v, v)

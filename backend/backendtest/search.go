@@ -42,7 +42,7 @@ func (s *suite) runSearches(t *testing.T, h Harness, cases []searchCase) {
 		require.NoError(t, err, "%+v", c.q)
 		assert.Equal(t, nilIfEmpty(want), nilIfEmpty(logins(got)), "query %+v (prefix mode %v)", c.q, h.Caps.MatchPrefix)
 		for _, u := range got {
-			assert.Equal(t, h.Backend.Name(), u.Source)
+			assertSource(t, h, u)
 		}
 	}
 }
@@ -254,7 +254,7 @@ func (s *suite) testSearchMalformed(t *testing.T) {
 		strings.Repeat("w ", backend.MaxSearchWords+1), strings.Repeat("x", backend.MaxQueryBytes+1), "bad\xffutf8"} {
 		_, err := h.Backend.Search(ctx(t), backend.Query{Search: in})
 		ve := requireValidation(t, err, "%.40q", in)
-		assert.Equal(t, "search", ve.Field)
+		assert.Equal(t, backend.FieldSearch, ve.Field)
 		if len(in) > 3 {
 			assert.NotContains(t, err.Error(), in, "the error does not quote the input")
 		}

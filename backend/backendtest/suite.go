@@ -37,6 +37,20 @@ type Capabilities struct {
 	AllowDuplicateEmail bool
 	// DefaultLimit is the backend's configured default limit (0 = backend.DefaultLimit).
 	DefaultLimit int
+	// LooserIdentity: the store's own uniqueness (an existing table's
+	// collation, say) is looser than the identity rule, so it may refuse the
+	// second of two distinct identities as a duplicate. Confusing the two is
+	// never allowed, with or without this.
+	LooserIdentity bool
+	// Sources lists the names a user's Source may have. Empty means the
+	// backend's own Name(); a backend that combines others (policy.Directory)
+	// lists the names of the backends it combines, since Source names the
+	// one that holds the user.
+	Sources []string
+	// NoTimingCase leaves out the case that compares how long refused logins
+	// take; only for a harness that cannot be timed (a remote server shared
+	// with other load), never to hide a leak.
+	NoTimingCase bool
 }
 
 // Harness is one fresh backend under test and how it is configured.
@@ -73,6 +87,8 @@ func (s *suite) cases() []testCase {
 	all = append(all, s.searchCases()...)
 	all = append(all, s.authCases()...)
 	all = append(all, s.robustnessCases()...)
+	all = append(all, s.identityCases()...)
+	all = append(all, s.contractCases()...)
 	return all
 }
 
@@ -97,12 +113,41 @@ func (s *suite) writable(t *testing.T, seed []Seed) Harness {
 
 func ctx(t *testing.T) context.Context { return t.Context() }
 
-// snapshot lists every user (valid or not) for before/after comparisons.
+// snapshot lists every user (valid or not) for before/after comparisons,
+// paging with Query.After.
 func snapshot(t *testing.T, b backend.CustomerUserBackend) []backend.CustomerUser {
 	t.Helper()
-	users, err := b.Search(ctx(t), backend.Query{IncludeInvalid: true, Limit: 100000})
-	require.NoError(t, err)
-	return users
+	return allPages(t, b, backend.Query{IncludeInvalid: true}, backend.MaxLimit)
+}
+
+// allPages runs q page by page (pageSize users each, continuing with
+// Query.After) and returns every user, checking that each page is in order
+// and continues the one before.
+func allPages(t *testing.T, b backend.CustomerUserBackend, q backend.Query, pageSize int) []backend.CustomerUser {
+	t.Helper()
+	var all []backend.CustomerUser
+	q.Limit = pageSize
+	for i := 0; ; i++ {
+		page, err := b.Search(ctx(t), q)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), pageSize, "a page holds at most Limit users")
+		for j, u := range page {
+			if j > 0 || len(all) > 0 {
+				prev := all
+				if j > 0 {
+					prev = page[:j]
+				}
+				require.Less(t, backend.CompareLogins(prev[len(prev)-1].Login, u.Login), 0,
+					"results are in login order across pages: %q then %q", prev[len(prev)-1].Login, u.Login)
+			}
+		}
+		all = append(all, page...)
+		if len(page) < pageSize {
+			return all
+		}
+		q.After = page[len(page)-1].Login
+		require.Less(t, i, 1000000, "paging does not end")
+	}
 }
 
 // logins gives the logins of users, in their order.
@@ -158,4 +203,15 @@ func requireValidation(t *testing.T, err error, msgAndArgs ...any) *backend.Vali
 	require.Truef(t, errors.As(err, &ve), "want a *backend.ValidationError, got %T: %v %v", err, err, msgAndArgs)
 	require.ErrorIs(t, err, backend.ErrInvalidInput)
 	return ve
+}
+
+// assertSource checks that u.Source names the backend (or, for a combining
+// backend, one of those listed in Capabilities.Sources).
+func assertSource(t *testing.T, h Harness, u backend.CustomerUser) {
+	t.Helper()
+	if len(h.Caps.Sources) == 0 {
+		assert.Equal(t, h.Backend.Name(), u.Source, "Source names the backend")
+		return
+	}
+	assert.Contains(t, h.Caps.Sources, u.Source, "Source names one of the combined backends")
 }
