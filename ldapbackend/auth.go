@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,25 +76,44 @@ func (b *Backend) authenticate(ctx context.Context, login, password string) (bac
 }
 
 // pad waits until the call started at start has taken as long as a wrong
-// password: the median of the measured wrong-password calls or, before the
-// first one, the lookup already spent plus the cost of the last connection
-// and bind (a user's bind is a fresh connection and a bind). Before the
-// backend ever connected, there is nothing to wait for and no network call
-// is made for a refusal.
+// password: the median of the measured wrong-password calls
+// (backend.RefusalTimer) or, before the first one, the cost of the last
+// connection and bind (a user's bind is a fresh connection and a bind).
+// Before the backend ever connected there is nothing to wait for, and no
+// network call is made for a refusal.
 func (b *Backend) pad(ctx context.Context, start time.Time) error {
-	if b.timer.Typical() == 0 {
-		if wait := time.Until(start.Add(time.Duration(b.dialer.bindCost.Load()))); wait > 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return ctx.Err()
+	d := b.timer.Typical()
+	if d == 0 {
+		d = time.Duration(b.dialer.bindCost.Load())
 	}
-	return b.timer.Pad(ctx, start)
+	return waitUntil(ctx, start.Add(d))
+}
+
+// timerSlack is how late a timer may fire: sleeps are rounded up to the
+// next millisecond or so on Linux, which would make a padded refusal
+// slower than the wrong password it imitates.
+const timerSlack = 1500 * time.Microsecond
+
+// waitUntil returns at deadline (or when ctx ends, with its error): it
+// sleeps until timerSlack before it and yields the processor for the rest,
+// so that it returns within microseconds of the deadline.
+func waitUntil(ctx context.Context, deadline time.Time) error {
+	if wait := time.Until(deadline) - timerSlack; wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return ctx.Err()
 }
 
 // userBind binds as dn on a connection of its own and closes it.

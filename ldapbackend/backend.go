@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -295,7 +296,7 @@ func normDN(dn string) string {
 // (caseIgnoreMatch folds case, width and compatibility forms) may return
 // more: those are dropped here (backend.LogIdentityMismatch).
 func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []string) ([]*ldap.Entry, error) {
-	f := and(append(b.baseFilter(), "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(login)+")"))
+	f := and(append(b.baseFilter(), identityClause(b.cfg.LoginAttribute, login)))
 	entries, err := b.searchMode(ctx, f, attrs, false, 0)
 	if err != nil {
 		return nil, err
@@ -310,6 +311,43 @@ func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []str
 		}
 	}
 	return out, nil
+}
+
+// identityClause selects the entries whose attr may hold the identity of
+// value: equal to value, or to its identity key, by the attribute's
+// equality rule. caseIgnoreMatch folds case, width and compatibility forms
+// (RFC 4518), so it finds every spelling of the identity, with two
+// exceptions the key and a variant cover: OpenLDAP keeps the final sigma ς
+// apart from σ, so the key (which folds both to σ) and the key with final
+// sigmas are asked for too. The client then keeps only the entries of the
+// identity (backend.IdentityKey).
+func identityClause(attr, value string) string {
+	alts := []string{value}
+	key := backend.IdentityKey(value)
+	if key != value {
+		alts = append(alts, key)
+	}
+	if f := finalSigma(key); f != key {
+		alts = append(alts, f)
+	}
+	for i, v := range alts {
+		alts[i] = "(" + attr + "=" + ldap.EscapeFilter(v) + ")"
+	}
+	return or(alts)
+}
+
+// finalSigma writes σ as ς where it ends a word.
+func finalSigma(s string) string {
+	if !strings.ContainsRune(s, 'σ') {
+		return s
+	}
+	r := []rune(s)
+	for i, c := range r {
+		if c == 'σ' && (i+1 == len(r) || !unicode.IsLetter(r[i+1])) {
+			r[i] = 'ς'
+		}
+	}
+	return string(r)
 }
 
 var errAmbiguous = errors.New("login is not unique in the directory")

@@ -18,14 +18,18 @@ import (
 // other than the fixed one, an email lookup without an email attribute).
 func (b *Backend) criteria(q backend.Query, expr backend.SearchExpr) (clauses []string, none bool) {
 	if q.Login != "" {
-		clauses = append(clauses, matchClause(b.cfg.LoginAttribute, backend.NewPattern(strings.TrimSpace(q.Login))))
+		if p := backend.NewPattern(strings.TrimSpace(q.Login)); p.HasWildcard() {
+			clauses = append(clauses, matchClause(b.cfg.LoginAttribute, p))
+		} else {
+			clauses = append(clauses, identityClause(b.cfg.LoginAttribute, p.Parts[0]))
+		}
 	}
 	if q.Email != "" {
 		if b.cfg.Attributes.Email == "" {
 			return nil, true
 		}
 		// '*' is literal in an email lookup.
-		clauses = append(clauses, "("+b.cfg.Attributes.Email+"="+ldap.EscapeFilter(strings.TrimSpace(q.Email))+")")
+		clauses = append(clauses, identityClause(b.cfg.Attributes.Email, strings.TrimSpace(q.Email)))
 	}
 	if q.CustomerID != "" {
 		p := backend.NewPattern(strings.TrimSpace(q.CustomerID))
@@ -37,8 +41,12 @@ func (b *Backend) criteria(q backend.Query, expr backend.SearchExpr) (clauses []
 		} else {
 			var alts []string
 			for _, a := range []string{b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute} {
-				if a != "" {
+				switch {
+				case a == "":
+				case p.HasWildcard():
 					alts = append(alts, matchClause(a, p))
+				default:
+					alts = append(alts, identityClause(a, p.Parts[0]))
 				}
 			}
 			if len(alts) == 0 {

@@ -107,11 +107,7 @@ func (b *Backend) values(u backend.CustomerUser) map[string][]string {
 // looser than the identity rule); the identity keys decide.
 func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (bool, error) {
 	key := backend.IdentityKey(value)
-	alts := []string{"(" + attr + "=" + ldap.EscapeFilter(value) + ")"}
-	if key != value {
-		alts = append(alts, "("+attr+"="+ldap.EscapeFilter(key)+")")
-	}
-	f := and(append(b.baseFilter(), or(alts)))
+	f := and(append(b.baseFilter(), identityClause(attr, value)))
 	entries, err := b.search(ctx, f, []string{attr})
 	if err != nil {
 		return false, err
