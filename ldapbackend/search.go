@@ -1,8 +1,8 @@
 package ldapbackend
 
 import (
-	"container/heap"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -232,35 +232,6 @@ func (m *matcher) anyValue(e *ldap.Entry, attr string, ok func(string) bool) boo
 // hit is one match kept for the result: its login and DN.
 type hit struct{ login, dn string }
 
-// topHits keeps the first n hits in login order (a max-heap of at most n).
-type topHits struct {
-	n    int
-	hits []hit
-}
-
-func (t *topHits) Len() int { return len(t.hits) }
-func (t *topHits) Less(i, j int) bool {
-	return backend.CompareLogins(t.hits[i].login, t.hits[j].login) > 0
-}
-func (t *topHits) Swap(i, j int) { t.hits[i], t.hits[j] = t.hits[j], t.hits[i] }
-func (t *topHits) Push(x any)    { t.hits = append(t.hits, x.(hit)) }
-func (t *topHits) Pop() any {
-	h := t.hits[len(t.hits)-1]
-	t.hits = t.hits[:len(t.hits)-1]
-	return h
-}
-
-func (t *topHits) add(h hit) {
-	if len(t.hits) < t.n {
-		heap.Push(t, h)
-		return
-	}
-	if backend.CompareLogins(h.login, t.hits[0].login) < 0 {
-		t.hits[0] = h
-		heap.Fix(t, 0)
-	}
-}
-
 // scan runs a paged search and gives every entry to fn, one page at a time:
 // memory stays bounded by PageSize whatever the number of matches. start is
 // called before each attempt (a retry on a fresh connection starts over). A
@@ -337,58 +308,128 @@ func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.C
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, err
 	}
-	// More candidates than the limit: scan them page by page reading only
-	// the login and what the check needs, keep the first limit matches in
-	// login order (memory: one page and limit hits), then read those whole.
-	attrs := []string{b.cfg.LoginAttribute}
-	if m != nil {
-		for _, a := range m.attrs() {
-			if a != "" {
-				attrs = append(attrs, a)
-			}
-		}
+	// More candidates than the limit. First every candidate's login and DN
+	// (from the DN alone when the login is the RDN: go-ldap allocates about
+	// 3 KB per entry for a DN, 6 KB with one attribute), in login order;
+	// then candidates are read whole in that order, a batch at a time, and
+	// checked, until limit users matched.
+	users, ok, err := b.pickInOrder(ctx, filter, q, m, limit, knownValid, true)
+	if err == nil && !ok {
+		// An entry whose login is not its RDN value: order by the
+		// attribute instead.
+		users, _, err = b.pickInOrder(ctx, filter, q, m, limit, knownValid, false)
 	}
-	top := &topHits{n: limit}
-	err = b.scan(ctx, filter, attrs, func() { top.hits = top.hits[:0] }, func(e *ldap.Entry) {
-		if login, ok := keep(e); ok {
-			top.add(hit{login, normDN(e.DN)})
+	return users, err
+}
+
+// pickInOrder gives the first limit users in login order that pass m (see
+// searchUsers). fromDN takes each candidate's login from its DN; ok is
+// false when a login read whole differs from it (then nothing is returned).
+func (b *Backend) pickInOrder(ctx context.Context, filter string, q backend.Query, m *matcher, limit int, knownValid, fromDN bool) ([]backend.CustomerUser, bool, error) {
+	fromDN = fromDN && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute)
+	attrs := []string{b.cfg.LoginAttribute}
+	if fromDN {
+		attrs = []string{"1.1"} // no attributes: the DN only
+	}
+	var cands []hit
+	err := b.scan(ctx, filter, attrs, func() { cands = cands[:0] }, func(e *ldap.Entry) {
+		var login string
+		if fromDN {
+			login = rdnValue(e.DN, b.cfg.LoginAttribute)
+		} else {
+			login = e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute)
+		}
+		if login != "" && (q.After == "" || backend.AfterLogin(login, q.After)) {
+			cands = append(cands, hit{login, e.DN})
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	hits := top.hits
-	users := make([]backend.CustomerUser, 0, len(hits))
-	const batch = 50
-	for start := 0; start < len(hits); start += batch {
-		chunk := hits[start:min(start+batch, len(hits))]
-		want := make(map[string]bool, len(chunk))
+	slices.SortStableFunc(cands, func(a, b hit) int { return backend.CompareLogins(a.login, b.login) })
+	read := b.attrs
+	if m != nil {
+		read = slices.Clone(b.attrs)
+		for _, a := range m.attrs() {
+			if a != "" && !slices.ContainsFunc(read, func(r string) bool { return strings.EqualFold(r, a) }) {
+				read = append(read, a)
+			}
+		}
+	}
+	users := make([]backend.CustomerUser, 0, min(limit, len(cands)))
+	for start := 0; start < len(cands) && len(users) < limit; {
+		// Without checks every candidate is a user; with them, read ahead.
+		n := limit - len(users)
+		if m != nil {
+			n = max(2*n, 20)
+		}
+		n = min(n, 50, len(cands)-start)
+		chunk := cands[start : start+n]
+		start += n
+		pos := make(map[string]int, len(chunk))
 		alts := make([]string, 0, len(chunk))
-		for _, h := range chunk {
-			want[h.dn] = true
+		for i, h := range chunk {
+			pos[normDN(h.dn)] = i
 			alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(h.login)+")")
 		}
 		bf := and([]string{filter, or(alts)})
-		full, err := b.searchMode(ctx, bf, b.attrs, true, 0)
+		full, err := b.searchMode(ctx, bf, read, true, 0)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		kept := full[:0]
+		ordered := make([]*ldap.Entry, len(chunk))
 		for _, e := range full {
-			if want[normDN(e.DN)] {
+			if i, ok := pos[normDN(e.DN)]; ok {
+				ordered[i] = e
+			}
+		}
+		kept := make([]*ldap.Entry, 0, len(chunk))
+		for i, e := range ordered {
+			if e == nil {
+				continue // gone since the scan
+			}
+			login := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute)
+			if backend.CompareLogins(login, chunk[i].login) != 0 {
+				return nil, false, nil
+			}
+			if m == nil || m.match(e, login) {
 				kept = append(kept, e)
-				delete(want, normDN(e.DN))
 			}
 		}
 		us, err := b.users(ctx, kept, bf, knownValid)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		users = append(users, us...)
 	}
-	backend.SortByLogin(users)
 	if len(users) > limit {
 		users = users[:limit]
 	}
-	return users, nil
+	return users, true, nil
+}
+
+// rdnValue gives the value of attr in the first RDN of dn, or "" when the
+// first RDN is of another attribute. The common form (attr=value, no
+// escapes, no multi-valued RDN) is read without parsing the whole DN.
+func rdnValue(dn, attr string) string {
+	if len(dn) > len(attr) && dn[len(attr)] == '=' && strings.EqualFold(dn[:len(attr)], attr) {
+		rest := dn[len(attr)+1:]
+		end := strings.IndexAny(rest, ",+\\\"")
+		if end >= 0 && rest[end] == ',' {
+			return rest[:end]
+		}
+		if end < 0 {
+			return rest
+		}
+	}
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) == 0 {
+		return ""
+	}
+	for _, a := range parsed.RDNs[0].Attributes {
+		if strings.EqualFold(a.Type, attr) {
+			return a.Value
+		}
+	}
+	return ""
 }
