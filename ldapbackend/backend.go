@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -322,6 +323,9 @@ func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []str
 // sigmas are asked for too. The client then keeps only the entries of the
 // identity (backend.IdentityKey).
 func identityClause(attr, value string) string {
+	if isASCII(value) { // ASCII case is what every caseIgnoreMatch folds
+		return "(" + attr + "=" + ldap.EscapeFilter(value) + ")"
+	}
 	alts := []string{value}
 	key := backend.IdentityKey(value)
 	if key != value {
@@ -334,6 +338,15 @@ func identityClause(attr, value string) string {
 		alts[i] = "(" + attr + "=" + ldap.EscapeFilter(v) + ")"
 	}
 	return or(alts)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // finalSigma writes σ as ς where it ends a word.
