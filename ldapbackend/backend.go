@@ -232,25 +232,33 @@ func and(parts []string) string {
 func (b *Backend) users(ctx context.Context, entries []*ldap.Entry, filter string, knownValid bool) ([]backend.CustomerUser, error) {
 	var valid map[string]bool
 	if b.cfg.ValidFilter != "" && !knownValid && len(entries) > 0 {
-		var vf string
-		if len(entries) == 1 {
-			vf = b.cfg.ValidFilter
-		} else {
-			vf = and([]string{filter, b.cfg.ValidFilter})
-		}
-		var ventries []*ldap.Entry
-		var err error
-		if len(entries) == 1 {
-			ventries, err = b.baseSearch(ctx, entries[0].DN, vf)
-		} else {
-			ventries, err = b.search(ctx, vf, []string{"1.1"})
-		}
-		if err != nil {
-			return nil, err
-		}
-		valid = make(map[string]bool, len(ventries))
-		for _, e := range ventries {
-			valid[normDN(e.DN)] = true
+		valid = make(map[string]bool, len(entries))
+		// Only these entries are asked about (filter may be a broad
+		// candidate filter): by DN for one, by login for a batch.
+		const batch = 50
+		for start := 0; start < len(entries); start += batch {
+			chunk := entries[start:min(start+batch, len(entries))]
+			var ventries []*ldap.Entry
+			var err error
+			if len(chunk) == 1 {
+				ventries, err = b.baseSearch(ctx, chunk[0].DN, b.cfg.ValidFilter)
+			} else {
+				alts := make([]string, 0, len(chunk))
+				for _, e := range chunk {
+					alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute))+")")
+				}
+				parts := append(b.baseFilter(), b.cfg.ValidFilter, or(alts))
+				if filter != "" {
+					parts = []string{filter, b.cfg.ValidFilter, or(alts)}
+				}
+				ventries, err = b.search(ctx, and(parts), []string{"1.1"})
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ventries {
+				valid[normDN(e.DN)] = true
+			}
 		}
 	}
 	out := make([]backend.CustomerUser, 0, len(entries))
