@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -29,6 +30,8 @@ type Backend struct {
 	// locks serialises the uniqueness check and the write of one login or
 	// email identity within this Backend.
 	locks keyLocks
+	// noAssertion is set once the directory refused the Assertion control.
+	noAssertion atomic.Bool
 }
 
 var _ backend.CustomerUserBackend = (*Backend)(nil)
@@ -392,13 +395,22 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 // a directory filled by other tools): the one of exactly the spelling
 // asked for, or errAmbiguous (backend.LogAmbiguousIdentity).
 func (b *Backend) get(ctx context.Context, op, login string) (backend.CustomerUser, string, error) {
-	login, err := backend.NormalizeLogin(login)
+	u, e, err := b.getEntry(ctx, op, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
+	return u, e.DN, nil
+}
+
+// getEntry is get, giving the entry itself.
+func (b *Backend) getEntry(ctx context.Context, op, login string) (backend.CustomerUser, *ldap.Entry, error) {
+	login, err := backend.NormalizeLogin(login)
+	if err != nil {
+		return backend.CustomerUser{}, nil, err
+	}
 	entries, err := b.findEntries(ctx, op, login, b.attrs)
 	if err != nil {
-		return backend.CustomerUser{}, "", err
+		return backend.CustomerUser{}, nil, err
 	}
 	if len(entries) > 1 {
 		b.log.Warn(backend.LogAmbiguousIdentity, "op", op, "login", login, "count", len(entries))
@@ -409,21 +421,21 @@ func (b *Backend) get(ctx context.Context, op, login string) (backend.CustomerUs
 			}
 		}
 		if len(exact) != 1 {
-			return backend.CustomerUser{}, "", errAmbiguous
+			return backend.CustomerUser{}, nil, errAmbiguous
 		}
 		entries = exact
 	}
 	if len(entries) == 0 {
-		return backend.CustomerUser{}, "", backend.ErrNotFound
+		return backend.CustomerUser{}, nil, backend.ErrNotFound
 	}
 	users, err := b.users(ctx, entries, "", false)
 	if err != nil {
-		return backend.CustomerUser{}, "", err
+		return backend.CustomerUser{}, nil, err
 	}
 	if len(users) == 0 {
-		return backend.CustomerUser{}, "", backend.ErrNotFound
+		return backend.CustomerUser{}, nil, backend.ErrNotFound
 	}
-	return users[0], entries[0].DN, nil
+	return users[0], entries[0], nil
 }
 
 // Search returns the users matching q, ordered by backend.CompareLogins,

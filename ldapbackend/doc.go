@@ -141,10 +141,13 @@
 // one login or one email give exactly one success, and of two Updates from
 // the same read exactly one wins. Across processes (several Backends on one
 // directory) a login that is the RDN stays unique (the second entry's DN
-// exists), but two Adds of one email racing each other can both succeed,
-// and Update's check is made one round trip before the write: a directory
-// has no unique constraint on other attributes (OpenLDAP's slapo-unique
-// overlay adds one).
+// exists), but two Adds of one email racing each other can both succeed: a
+// directory has no unique constraint on other attributes (OpenLDAP's
+// slapo-unique overlay adds one). Update's optimistic check holds across
+// processes too where the directory gives entryCSN and supports the
+// Assertion control (RFC 4528; OpenLDAP does): the write asserts the
+// entryCSN that was read, and fails with ErrConflict when anyone changed
+// the entry since.
 //
 // # Active Directory
 //

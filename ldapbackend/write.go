@@ -267,8 +267,12 @@ func (b *Backend) autoLogin(ctx context.Context) (string, error) {
 // entry changed since (its ChangedAt, see entryUser, differs) Update
 // returns backend.ErrConflict and writes nothing. Within one Backend the
 // check and the write hold the user's lock, so two Updates with the same
-// ChangedAt give one success and one ErrConflict; across processes the
-// check is made just before the write (a window of one round trip).
+// ChangedAt give one success and one ErrConflict. Across processes the
+// directory repeats the check on the write: it carries the Assertion
+// control (RFC 4528) "(entryCSN=<the stamp read>)", so a change made by
+// anyone since the read makes the write fail (ErrConflict, nothing
+// written). A directory without entryCSN or the control (Active Directory)
+// gets the check just before the write only (a window of one round trip).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	out, err := b.update(ctx, login, u)
 	if err != nil {
@@ -297,10 +301,11 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		return backend.CustomerUser{}, err
 	}
 	defer unlock()
-	old, dn, err := b.get(ctx, "update", login)
+	old, oldEntry, err := b.getEntry(ctx, "update", login)
 	if err != nil {
 		return backend.CustomerUser{}, err
 	}
+	dn := oldEntry.DN
 	if u.Valid == 0 {
 		u.Valid = old.Valid
 	}
@@ -331,12 +336,22 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	}
 	vals := b.values(u)
 	oldDN := dn
+	// The optimistic check is repeated by the directory on the first write
+	// (an assertion on the entryCSN that was read), so that a change made
+	// by another process since the check is not overwritten either.
+	var guard []ldap.Control
+	if !ifUnchangedSince.IsZero() {
+		guard = b.unchangedAssertion(oldEntry)
+	}
+	if testHookBeforeUpdateWrite != nil {
+		testHookBeforeUpdateWrite()
+	}
 	if renamed && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
-		newDN, err := b.rename(ctx, dn, u.Login)
+		newDN, err := b.rename(ctx, dn, u.Login, guard)
 		if err != nil {
 			return backend.CustomerUser{}, err
 		}
-		dn = newDN
+		dn, guard = newDN, nil
 	}
 	mod := ldap.NewModifyRequest(dn, nil)
 	for attr, v := range vals {
@@ -345,13 +360,20 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		}
 		mod.Replace(attr, v)
 	}
-	if err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) }); err != nil {
+	err = b.guarded(guard, func(controls []ldap.Control) error {
+		mod.Controls = controls
+		return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	})
+	if err != nil {
+		if errors.Is(err, backend.ErrConflict) {
+			return backend.CustomerUser{}, err // nothing was written
+		}
 		if dn != oldDN || renamed {
 			// A refused update changes nothing: undo the rename. The context
 			// may be what failed, so the undo gets its own.
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 			defer cancel()
-			if _, uerr := b.rename(uctx, dn, old.Login); uerr != nil {
+			if _, uerr := b.rename(uctx, dn, old.Login, nil); uerr != nil {
 				b.log.Error("ldapbackend: could not undo a rename after a failed update", "op", "update", "login", login, "error", uerr)
 			}
 		}
@@ -364,7 +386,7 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 // rename gives the entry the RDN login=<newLogin> and returns its new DN. A
 // change of case only is a rename to an equal DN, which servers refuse; the
 // attribute value is replaced in place then.
-func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, error) {
+func (b *Backend) rename(ctx context.Context, dn, newLogin string, guard []ldap.Control) (string, error) {
 	parsed, err := ldap.ParseDN(dn)
 	if err != nil || len(parsed.RDNs) < 2 {
 		return "", errors.New("cannot parse the entry's DN")
@@ -375,16 +397,62 @@ func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, erro
 	if normDN(newDN) == normDN(dn) {
 		mod := ldap.NewModifyRequest(dn, nil)
 		mod.Replace(b.cfg.LoginAttribute, []string{newLogin})
-		err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+		err := b.guarded(guard, func(controls []ldap.Control) error {
+			mod.Controls = controls
+			return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+		})
 		return dn, err
 	}
-	err = b.do(ctx, false, func(c *ldap.Conn) error {
-		return c.ModifyDN(ldap.NewModifyDNRequest(dn, rdn, true, ""))
+	err = b.guarded(guard, func(controls []ldap.Control) error {
+		return b.do(ctx, false, func(c *ldap.Conn) error {
+			return c.ModifyDN(ldap.NewModifyDNWithControlsRequest(dn, rdn, true, "", controls))
+		})
 	})
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return "", backend.ErrDuplicateLogin
 	}
 	return newDN, err
+}
+
+// testHookBeforeUpdateWrite, when set (by tests), runs between Update's
+// checks and its first write.
+var testHookBeforeUpdateWrite func()
+
+// controlTypeAssertion is the LDAP Assertion control (RFC 4528): the
+// operation is made only if the entry matches the control's filter.
+const controlTypeAssertion = "1.3.6.1.1.12"
+
+// unchangedAssertion gives the control that makes a write fail unless the
+// entry still has the entryCSN it had when read (nil when the directory
+// gives no entryCSN, or refused the control before).
+func (b *Backend) unchangedAssertion(e *ldap.Entry) []ldap.Control {
+	csn := e.GetEqualFoldAttributeValue("entryCSN")
+	if csn == "" || b.noAssertion.Load() {
+		return nil
+	}
+	f, err := ldap.CompileFilter("(entryCSN=" + ldap.EscapeFilter(csn) + ")")
+	if err != nil {
+		return nil
+	}
+	return []ldap.Control{ldap.NewControlString(controlTypeAssertion, true, string(f.Bytes()))}
+}
+
+// guarded runs a write with the guard controls: an assertion that failed
+// is backend.ErrConflict (nothing was written); a directory that does not
+// know the control gets the write without it (the check made just before
+// stands) and is not sent it again.
+func (b *Backend) guarded(guard []ldap.Control, write func([]ldap.Control) error) error {
+	err := write(guard)
+	switch {
+	case guard == nil || err == nil:
+		return err
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed):
+		return backend.ErrConflict
+	case ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultProtocolError):
+		b.noAssertion.Store(true)
+		return write(nil)
+	}
+	return err
 }
 
 // SetPassword changes the user's password with the Password Modify extended
