@@ -45,6 +45,7 @@ func New(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	d := &dialer{
+		log:         backend.Logger(cfg.Logger, cfg.Name),
 		servers:     servers,
 		startTLS:    cfg.StartTLS,
 		dialTimeout: cfg.DialTimeout,
@@ -374,7 +375,10 @@ func finalSigma(s string) string {
 	return string(r)
 }
 
-var errAmbiguous = errors.New("login is not unique in the directory")
+// errAmbiguous is the error of a lookup that found two entries of one
+// identity and none of exactly the spelling asked for: answered as for an
+// unknown login.
+var errAmbiguous = fmt.Errorf("%w (two entries of this identity, neither of exactly this spelling)", backend.ErrNotFound)
 
 // Get returns the user with this login (by the identity rule), valid or
 // not. It never returns another identity: an entry the directory's

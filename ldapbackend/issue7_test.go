@@ -399,3 +399,30 @@ func TestAuthenticateDeadlineDuringRefusal(t *testing.T) {
 	var ae *backend.AccountInvalidError
 	require.False(t, errors.As(err, &ae))
 }
+
+// TestLoggerGetsTheEvents: Config.Logger receives backend.LogUnavailable
+// when a server fails (here the first of two URLs: the call still
+// succeeds on the second), with the backend's name and never the bind
+// password; nil means slog.Default().
+func TestLoggerGetsTheEvents(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	seed(t, srv, ou, []withPW{{person("alice", "Alice", "Anders", "alice@example.org", "A"), "alice pw"}})
+	cfg := testConfig(srv, ou, false)
+	cfg.URLs = []string{refusedURL(t), srv.URL}
+	logger, logged := captureLog()
+	cfg.Logger = logger
+	b := newBackend(t, cfg)
+	_, err := b.Get(t.Context(), "alice")
+	require.NoError(t, err)
+	out := logged.String()
+	assert.Contains(t, out, backend.LogUnavailable)
+	assert.Contains(t, out, `"backend":"ldap-test"`)
+	assert.Contains(t, out, `"op":"connect"`)
+	_, pw := srv.Reader()
+	assert.NotContains(t, out, pw)
+
+	cfg.Logger = nil
+	_, err = ldapbackend.New(cfg)
+	require.NoError(t, err, "nil Logger is slog.Default()")
+}

@@ -5,12 +5,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
 )
 
 // Back-off of a failing URL: skipped for backoffMin after the first failure,
@@ -22,6 +25,7 @@ const (
 
 // dialer opens connections to the first usable URL.
 type dialer struct {
+	log         *slog.Logger
 	servers     []server
 	startTLS    bool
 	dialTimeout time.Duration
@@ -107,7 +111,9 @@ func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.C
 		if err == nil {
 			return c, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", d.servers[i].url, err))
+		err = fmt.Errorf("%s: %w", d.servers[i].url, err)
+		d.log.Warn(backend.LogUnavailable, "op", "connect", "error", err)
+		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
 }
