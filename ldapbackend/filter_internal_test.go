@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +179,29 @@ func filterBackendF(f *testing.F, prefix bool) *Backend {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// FuzzWordCandidates: whenever a search word matches a value by the shared
+// rule (SearchFold on both sides), the value itself holds the literal
+// pieces of the word's candidate filter, in order: the directory, which
+// compares them literally (or more loosely), never drops a match.
+func FuzzWordCandidates(f *testing.F) {
+	for _, s := range [][2]string{{"Müller", "muller"}, {"Maria", "mária"}, {"C-1001", "c-1001"}, {"1\u03012", "12"},
+		{"Dvořák", "dvorak"}, {"Straße", "strasse"}, {"ガス1", "カス1"}, {"x\u037ey", "x;y"}, {"a≠b", "a=b"}, {"①", "①"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, value, word string) {
+		p := backend.NewPattern(word).Fold()
+		if !p.Match(backend.SearchFold(value), false, false) {
+			return
+		}
+		rest := value
+		for _, piece := range wordCandidates(p) {
+			i := strings.Index(rest, piece)
+			if i < 0 {
+				t.Fatalf("%q matches %q by SearchFold, but the value lacks the literal piece %q (pieces %q)", word, value, piece, wordCandidates(p))
+			}
+			rest = rest[i+len(piece):]
+		}
+	})
 }
