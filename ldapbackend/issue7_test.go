@@ -426,3 +426,26 @@ func TestLoggerGetsTheEvents(t *testing.T) {
 	_, err = ldapbackend.New(cfg)
 	require.NoError(t, err, "nil Logger is slog.Default()")
 }
+
+// TestSearchFieldNotMapped: a search field that no contract field maps
+// (cn here) is read for the client-side check too, on both paths.
+func TestSearchFieldNotMapped(t *testing.T) {
+	srv := testldap.Shared(t)
+	ou := srv.NewOU(t)
+	req := seedEntry(ou, person("zoe", "Z", "Z", "zoe@example.org", "A"), "")
+	for i := range req.Attributes {
+		if req.Attributes[i].Type == "cn" {
+			req.Attributes[i].Vals = []string{"Zoë Ångström"}
+		}
+	}
+	require.NoError(t, srv.AddEntries(req))
+	require.NoError(t, srv.AddEntries(bulk(ou, 5, "a")...))
+	cfg := testConfig(srv, ou, false)
+	cfg.SearchFields = []string{"uid", "cn"}
+	b := newBackend(t, cfg)
+	for _, limit := range []int{0, 1} {
+		got, err := b.Search(t.Context(), backend.Query{Search: "angstrom", Limit: limit})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"zoe"}, loginsOf(got), "limit %d", limit)
+	}
+}

@@ -279,6 +279,17 @@ func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.C
 	filter := and(parts)
 	knownValid := !q.IncludeInvalid
 	m := b.newMatcher(q, expr)
+	// What is read of an entry: the mapped attributes and what the check
+	// needs (a search field need not be mapped).
+	read := b.attrs
+	if m != nil {
+		read = slices.Clone(b.attrs)
+		for _, a := range m.attrs() {
+			if a != "" && !slices.ContainsFunc(read, func(r string) bool { return strings.EqualFold(r, a) }) {
+				read = append(read, a)
+			}
+		}
+	}
 	keep := func(e *ldap.Entry) (string, bool) {
 		login := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute)
 		if login == "" {
@@ -290,7 +301,7 @@ func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.C
 	// Most searches (a name, a customer ID) have few candidates: one plain
 	// search, capped at limit+1 entries (never more than MaxLimit+1), reads
 	// them whole.
-	entries, err := b.searchMode(ctx, filter, b.attrs, false, limit+1)
+	entries, err := b.searchMode(ctx, filter, read, false, limit+1)
 	if err == nil && len(entries) <= limit {
 		kept := entries[:0]
 		for _, e := range entries {
@@ -313,19 +324,19 @@ func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.C
 	// 3 KB per entry for a DN, 6 KB with one attribute), in login order;
 	// then candidates are read whole in that order, a batch at a time, and
 	// checked, until limit users matched.
-	users, ok, err := b.pickInOrder(ctx, filter, q, m, limit, knownValid, true)
+	users, ok, err := b.pickInOrder(ctx, filter, read, q, m, limit, knownValid, true)
 	if err == nil && !ok {
 		// An entry whose login is not its RDN value: order by the
 		// attribute instead.
-		users, _, err = b.pickInOrder(ctx, filter, q, m, limit, knownValid, false)
+		users, _, err = b.pickInOrder(ctx, filter, read, q, m, limit, knownValid, false)
 	}
 	return users, err
 }
 
 // pickInOrder gives the first limit users in login order that pass m (see
-// searchUsers). fromDN takes each candidate's login from its DN; ok is
+// searchUsers), reading the attributes read of each. fromDN takes each candidate's login from its DN; ok is
 // false when a login read whole differs from it (then nothing is returned).
-func (b *Backend) pickInOrder(ctx context.Context, filter string, q backend.Query, m *matcher, limit int, knownValid, fromDN bool) ([]backend.CustomerUser, bool, error) {
+func (b *Backend) pickInOrder(ctx context.Context, filter string, read []string, q backend.Query, m *matcher, limit int, knownValid, fromDN bool) ([]backend.CustomerUser, bool, error) {
 	fromDN = fromDN && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute)
 	attrs := []string{b.cfg.LoginAttribute}
 	if fromDN {
@@ -347,15 +358,6 @@ func (b *Backend) pickInOrder(ctx context.Context, filter string, q backend.Quer
 		return nil, false, err
 	}
 	slices.SortStableFunc(cands, func(a, b hit) int { return backend.CompareLogins(a.login, b.login) })
-	read := b.attrs
-	if m != nil {
-		read = slices.Clone(b.attrs)
-		for _, a := range m.attrs() {
-			if a != "" && !slices.ContainsFunc(read, func(r string) bool { return strings.EqualFold(r, a) }) {
-				read = append(read, a)
-			}
-		}
-	}
 	users := make([]backend.CustomerUser, 0, min(limit, len(cands)))
 	for start := 0; start < len(cands) && len(users) < limit; {
 		// Without checks every candidate is a user; with them, read ahead.
