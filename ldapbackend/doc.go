@@ -42,17 +42,20 @@
 // "dev😁" are distinct; "ÄRGER" and "ärger", "ΟΔΟΣ" and "οδος" are one).
 // The directory's matching rules are not that rule: caseIgnoreMatch (RFC
 // 4518) also folds width and compatibility forms, and OpenLDAP keeps the
-// final sigma apart. So every lookup asks the directory for the value, its
-// identity key and its key with final sigmas (a superset of the identity)
+// final sigma apart. So every lookup asks the directory for the value and,
+// when it is not ASCII, its identity key and its key with final sigmas (a
+// superset of the identity)
 // and keeps, on the client, only the entries of the identity asked for:
 // Get, Authenticate's lookup, the Login, Email and CustomerID criteria of
 // Search, and the uniqueness checks of Add and Update. An ignored entry is
 // logged (backend.LogIdentityMismatch); two entries of one identity give
 // the one of exactly the spelling asked for, or ErrNotFound
-// (backend.LogAmbiguousIdentity). The directory may be stricter than the
-// rule in one way: with the login as RDN, two distinct identities that its
-// DN matching equates ("alice" and "ａｌｉｃｅ") cannot both be added, the
-// second gets ErrDuplicateLogin; they are never confused. The attributes
+// (backend.LogAmbiguousIdentity). The directory's looser matching has one
+// visible effect: with the login as RDN, two distinct identities that its
+// DN matching equates ("alice" and "ａｌｉｃｅ", "straße" and "strasse")
+// cannot both be added, the second gets ErrDuplicateLogin; entries made by
+// other tools under other RDNs are read fine, and the two are never
+// confused. The attributes
 // used must have case-ignoring equality and substring rules (caseIgnoreMatch,
 // caseIgnoreSubstringsMatch), as uid, mail, cn, givenName and sn have.
 //
