@@ -52,7 +52,7 @@
 // the one of exactly the spelling asked for, or ErrNotFound
 // (backend.LogAmbiguousIdentity). The directory's looser matching has one
 // visible effect: with the login as RDN, two distinct identities that its
-// DN matching equates ("alice" and "ａｌｉｃｅ", "straße" and "strasse")
+// DN matching equates ("alice" and "ａｌｉｃｅ", "ﬁle" and "file")
 // cannot both be added, the second gets ErrDuplicateLogin; entries made by
 // other tools under other RDNs are read fine, and the two are never
 // confused. The attributes
