@@ -3,7 +3,10 @@ package ldapbackend
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
@@ -19,10 +22,15 @@ func blankPassword(password string) bool { return strings.TrimSpace(password) ==
 
 // Authenticate looks the user up on a service connection, then binds as the
 // user's DN on a separate, fresh connection that is closed afterwards (never
-// a pooled one). Unknown logins and wrong passwords both give
-// ErrInvalidCredentials; for an unknown login a bind with a DN that does not
-// exist is made anyway, so both take about the same time. A user who is not
-// Valid gets ErrAccountInvalid, only after the password was right.
+// a pooled one). Every refusal gives ErrInvalidCredentials and takes as long
+// as a wrong password: the backend measures its wrong-password binds (a
+// backend.RefusalTimer) and pads every other refusal (an unknown or
+// malformed login, an empty, white-space-only, NUL-holding or over-long
+// password) to their median (see pad). Such passwords are never sent. A user who is not Valid gets a
+// *backend.AccountInvalidError carrying the state (errors.Is
+// backend.ErrAccountInvalid), only after the password was right. The
+// context is honoured throughout, the padding included: a deadline that
+// passes ends the call with an error wrapping ctx.Err().
 func (b *Backend) Authenticate(ctx context.Context, login, password string) (backend.CustomerUser, error) {
 	u, err := b.authenticate(ctx, login, password)
 	if err != nil {
@@ -32,33 +40,80 @@ func (b *Backend) Authenticate(ctx context.Context, login, password string) (bac
 }
 
 func (b *Backend) authenticate(ctx context.Context, login, password string) (backend.CustomerUser, error) {
-	// Refused before any network call.
-	if blankPassword(password) || len(password) > backend.MaxPasswordBytes ||
-		!utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
-		return backend.CustomerUser{}, backend.ErrInvalidCredentials
-	}
-	if _, err := backend.NormalizeLogin(login); err != nil {
-		return backend.CustomerUser{}, backend.ErrInvalidCredentials
-	}
-	u, dn, err := b.get(ctx, login)
-	switch {
-	case errors.Is(err, backend.ErrNotFound), errors.Is(err, errAmbiguous):
-		// Same work as a wrong password: a fresh connection and a failing bind.
-		dn = "cn=customeruser-no-such-user," + b.cfg.BaseDN
-		if berr := b.userBind(ctx, dn, password); berr != nil && !errors.Is(berr, backend.ErrInvalidCredentials) {
-			return backend.CustomerUser{}, berr
+	start := time.Now()
+	// refuse answers a refusal that compared no password: it waits until
+	// the call has taken as long as a wrong password.
+	refuse := func() (backend.CustomerUser, error) {
+		if err := b.pad(ctx, start); err != nil {
+			return backend.CustomerUser{}, fmt.Errorf("%w (while refusing the login)", err)
 		}
 		return backend.CustomerUser{}, backend.ErrInvalidCredentials
+	}
+	// Refused before any network call that would carry the password.
+	if blankPassword(password) || !backend.CheckLoginPassword(password) || !utf8.ValidString(password) {
+		return refuse()
+	}
+	if _, err := backend.NormalizeLogin(login); err != nil {
+		return refuse()
+	}
+	u, dn, err := b.get(ctx, "authenticate", login)
+	switch {
+	case errors.Is(err, backend.ErrNotFound), errors.Is(err, errAmbiguous):
+		return refuse()
 	case err != nil:
 		return backend.CustomerUser{}, err
 	}
 	if err := b.userBind(ctx, dn, password); err != nil {
+		if errors.Is(err, backend.ErrInvalidCredentials) {
+			b.timer.Observe(time.Since(start))
+		}
 		return backend.CustomerUser{}, err
 	}
 	if u.Valid != backend.Valid {
-		return backend.CustomerUser{}, backend.ErrAccountInvalid
+		return backend.CustomerUser{}, &backend.AccountInvalidError{State: u.Valid}
 	}
 	return u, nil
+}
+
+// pad waits until the call started at start has taken as long as a wrong
+// password: the median of the measured wrong-password calls
+// (backend.RefusalTimer) or, before the first one, the cost of the last
+// connection and bind (a user's bind is a fresh connection and a bind).
+// Before the backend ever connected there is nothing to wait for, and no
+// network call is made for a refusal.
+func (b *Backend) pad(ctx context.Context, start time.Time) error {
+	d := b.timer.Typical()
+	if d == 0 {
+		d = time.Duration(b.dialer.bindCost.Load())
+	}
+	return waitUntil(ctx, start.Add(d))
+}
+
+// timerSlack is how late a timer may fire: sleeps are rounded up to the
+// next millisecond or so on Linux, which would make a padded refusal
+// slower than the wrong password it imitates.
+const timerSlack = 1500 * time.Microsecond
+
+// waitUntil returns at deadline (or when ctx ends, with its error): it
+// sleeps until timerSlack before it and yields the processor for the rest,
+// so that it returns within microseconds of the deadline.
+func waitUntil(ctx context.Context, deadline time.Time) error {
+	if wait := time.Until(deadline) - timerSlack; wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return ctx.Err()
 }
 
 // userBind binds as dn on a connection of its own and closes it.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -23,6 +25,13 @@ type Backend struct {
 	pool   *pool
 	log    *slog.Logger
 	attrs  []string // attributes requested on every read
+	// timer makes every refused login take as long as a wrong password.
+	timer backend.RefusalTimer
+	// locks serialises the uniqueness check and the write of one login or
+	// email identity within this Backend.
+	locks keyLocks
+	// noAssertion is set once the directory refused the Assertion control.
+	noAssertion atomic.Bool
 }
 
 var _ backend.CustomerUserBackend = (*Backend)(nil)
@@ -36,6 +45,7 @@ func New(cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	d := &dialer{
+		log:         backend.Logger(cfg.Logger, cfg.Name),
 		servers:     servers,
 		startTLS:    cfg.StartTLS,
 		dialTimeout: cfg.DialTimeout,
@@ -46,7 +56,7 @@ func New(cfg Config) (*Backend, error) {
 		cfg:    cfg,
 		dialer: d,
 		pool:   newPool(d, cfg.PoolSize, cfg.BindDN, cfg.BindPassword),
-		log:    slog.Default().With("backend", cfg.Name),
+		log:    backend.Logger(cfg.Logger, cfg.Name),
 	}
 	if cfg.TLS.InsecureSkipVerifyDangerous {
 		b.log.Warn("ldapbackend: TLS certificate verification is OFF (InsecureSkipVerifyDangerous); passwords can be intercepted")
@@ -75,7 +85,14 @@ func (b *Backend) GoString() string { return b.String() }
 // ReadOnly reports whether writes are refused.
 func (b *Backend) ReadOnly() bool { return *b.cfg.ReadOnly }
 
-func (b *Backend) opErr(op string, err error) error { return backend.OpError(b.cfg.Name, op, err) }
+// opErr wraps err with the backend name and op, logging an unavailable
+// directory (backend.LogUnavailable).
+func (b *Backend) opErr(op string, err error) error {
+	if errors.Is(err, backend.ErrUnavailable) {
+		b.log.Warn(backend.LogUnavailable, "op", op, "error", err)
+	}
+	return backend.OpError(b.cfg.Name, op, err)
+}
 
 // do runs fn on a pooled service connection, honouring ctx. A network error
 // discards the connection; when retry is set, fn runs once more on a fresh
@@ -129,7 +146,7 @@ func (b *Backend) readAttributes() []string {
 	for _, n := range []string{b.cfg.LoginAttribute, a.Title, a.FirstName, a.LastName, a.Email, a.Phone,
 		a.Fax, a.Mobile, a.Street, a.Zip, a.City, a.Country, a.Comment,
 		b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute, b.cfg.ValidAttribute,
-		"createTimestamp", "modifyTimestamp"} {
+		"createTimestamp", "modifyTimestamp", "entryCSN"} {
 		if n != "" && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			out = append(out, n)
@@ -219,25 +236,33 @@ func and(parts []string) string {
 func (b *Backend) users(ctx context.Context, entries []*ldap.Entry, filter string, knownValid bool) ([]backend.CustomerUser, error) {
 	var valid map[string]bool
 	if b.cfg.ValidFilter != "" && !knownValid && len(entries) > 0 {
-		var vf string
-		if len(entries) == 1 {
-			vf = b.cfg.ValidFilter
-		} else {
-			vf = and([]string{filter, b.cfg.ValidFilter})
-		}
-		var ventries []*ldap.Entry
-		var err error
-		if len(entries) == 1 {
-			ventries, err = b.baseSearch(ctx, entries[0].DN, vf)
-		} else {
-			ventries, err = b.search(ctx, vf, []string{"1.1"})
-		}
-		if err != nil {
-			return nil, err
-		}
-		valid = make(map[string]bool, len(ventries))
-		for _, e := range ventries {
-			valid[normDN(e.DN)] = true
+		valid = make(map[string]bool, len(entries))
+		// Only these entries are asked about (filter may be a broad
+		// candidate filter): by DN for one, by login for a batch.
+		const batch = 50
+		for start := 0; start < len(entries); start += batch {
+			chunk := entries[start:min(start+batch, len(entries))]
+			var ventries []*ldap.Entry
+			var err error
+			if len(chunk) == 1 {
+				ventries, err = b.baseSearch(ctx, chunk[0].DN, b.cfg.ValidFilter)
+			} else {
+				alts := make([]string, 0, len(chunk))
+				for _, e := range chunk {
+					alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute))+")")
+				}
+				parts := append(b.baseFilter(), b.cfg.ValidFilter, or(alts))
+				if filter != "" {
+					parts = []string{filter, b.cfg.ValidFilter, or(alts)}
+				}
+				ventries, err = b.search(ctx, and(parts), []string{"1.1"})
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ventries {
+				valid[normDN(e.DN)] = true
+			}
 		}
 	}
 	out := make([]backend.CustomerUser, 0, len(entries))
@@ -279,156 +304,156 @@ func normDN(dn string) string {
 	return strings.ToLower(dn)
 }
 
-// findEntries returns the entries whose login equals login
-// (case-insensitively), ignoring validity.
-func (b *Backend) findEntries(ctx context.Context, login string, attrs []string) ([]*ldap.Entry, error) {
-	f := and(append(b.baseFilter(), "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(login)+")"))
+// findEntries returns the entries whose login is the identity of login
+// (backend.IdentityKey), ignoring validity. The directory's matching rule
+// (caseIgnoreMatch folds case, width and compatibility forms) may return
+// more: those are dropped here (backend.LogIdentityMismatch).
+func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []string) ([]*ldap.Entry, error) {
+	f := and(append(b.baseFilter(), identityClause(b.cfg.LoginAttribute, login)))
 	entries, err := b.searchMode(ctx, f, attrs, false, 0)
 	if err != nil {
 		return nil, err
 	}
-	// The server's matching rule decided; keep only exact (case-folded) hits,
-	// so that rules ignoring inner white space do not widen the match.
-	key := backend.LoginKey(login)
+	key := backend.IdentityKey(login)
 	out := entries[:0]
 	for _, e := range entries {
-		if backend.LoginKey(e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute)) == key {
+		if got := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute); backend.IdentityKey(got) == key {
 			out = append(out, e)
+		} else {
+			b.log.Warn(backend.LogIdentityMismatch, "op", op, "login", login)
 		}
 	}
 	return out, nil
 }
 
-var errAmbiguous = errors.New("login is not unique in the directory")
+// identityClause selects the entries whose attr may hold the identity of
+// value: equal to value, or to its identity key, by the attribute's
+// equality rule. caseIgnoreMatch folds case, width and compatibility forms
+// (RFC 4518), so it finds every spelling of the identity, with two
+// exceptions the key and a variant cover: OpenLDAP keeps the final sigma ς
+// apart from σ, so the key (which folds both to σ) and the key with final
+// sigmas are asked for too. The client then keeps only the entries of the
+// identity (backend.IdentityKey).
+func identityClause(attr, value string) string {
+	if isASCII(value) { // ASCII case is what every caseIgnoreMatch folds
+		return "(" + attr + "=" + ldap.EscapeFilter(value) + ")"
+	}
+	alts := []string{value}
+	key := backend.IdentityKey(value)
+	if key != value {
+		alts = append(alts, key)
+	}
+	if f := finalSigma(key); f != key {
+		alts = append(alts, f)
+	}
+	for i, v := range alts {
+		alts[i] = "(" + attr + "=" + ldap.EscapeFilter(v) + ")"
+	}
+	return or(alts)
+}
 
-// Get returns the user with this login (any case), valid or not.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// finalSigma writes σ as ς where it ends a word.
+func finalSigma(s string) string {
+	if !strings.ContainsRune(s, 'σ') {
+		return s
+	}
+	r := []rune(s)
+	for i, c := range r {
+		if c == 'σ' && (i+1 == len(r) || !unicode.IsLetter(r[i+1])) {
+			r[i] = 'ς'
+		}
+	}
+	return string(r)
+}
+
+// errAmbiguous is the error of a lookup that found two entries of one
+// identity and none of exactly the spelling asked for: answered as for an
+// unknown login.
+var errAmbiguous = fmt.Errorf("%w (two entries of this identity, neither of exactly this spelling)", backend.ErrNotFound)
+
+// Get returns the user with this login (by the identity rule), valid or
+// not. It never returns another identity: an entry the directory's
+// matching rule equates with login but backend.IdentityKey does not is
+// ignored.
 func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
-	u, _, err := b.get(ctx, login)
+	u, _, err := b.get(ctx, "get", login)
+	if errors.Is(err, errAmbiguous) {
+		err = backend.ErrNotFound
+	}
 	if err != nil {
 		return backend.CustomerUser{}, b.opErr("get", err)
 	}
 	return u, nil
 }
 
-func (b *Backend) get(ctx context.Context, login string) (backend.CustomerUser, string, error) {
+// get finds the user and its DN. Two entries of one identity (possible in
+// a directory filled by other tools): the one of exactly the spelling
+// asked for, or errAmbiguous (backend.LogAmbiguousIdentity).
+func (b *Backend) get(ctx context.Context, op, login string) (backend.CustomerUser, string, error) {
+	u, e, err := b.getEntry(ctx, op, login)
+	if err != nil {
+		return backend.CustomerUser{}, "", err
+	}
+	return u, e.DN, nil
+}
+
+// getEntry is get, giving the entry itself.
+func (b *Backend) getEntry(ctx context.Context, op, login string) (backend.CustomerUser, *ldap.Entry, error) {
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
-		return backend.CustomerUser{}, "", err
+		return backend.CustomerUser{}, nil, err
 	}
-	entries, err := b.findEntries(ctx, login, b.attrs)
+	entries, err := b.findEntries(ctx, op, login, b.attrs)
 	if err != nil {
-		return backend.CustomerUser{}, "", err
+		return backend.CustomerUser{}, nil, err
 	}
-	switch len(entries) {
-	case 0:
-		return backend.CustomerUser{}, "", backend.ErrNotFound
-	case 1:
-	default:
-		b.log.Warn("ldapbackend: several entries share a login", "count", len(entries))
-		return backend.CustomerUser{}, "", errAmbiguous
+	if len(entries) > 1 {
+		b.log.Warn(backend.LogAmbiguousIdentity, "op", op, "login", login, "count", len(entries))
+		var exact []*ldap.Entry
+		for _, e := range entries {
+			if e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute) == login {
+				exact = append(exact, e)
+			}
+		}
+		if len(exact) != 1 {
+			return backend.CustomerUser{}, nil, errAmbiguous
+		}
+		entries = exact
+	}
+	if len(entries) == 0 {
+		return backend.CustomerUser{}, nil, backend.ErrNotFound
 	}
 	users, err := b.users(ctx, entries, "", false)
 	if err != nil {
-		return backend.CustomerUser{}, "", err
+		return backend.CustomerUser{}, nil, err
 	}
 	if len(users) == 0 {
-		return backend.CustomerUser{}, "", backend.ErrNotFound
+		return backend.CustomerUser{}, nil, backend.ErrNotFound
 	}
-	return users[0], entries[0].DN, nil
+	return users[0], entries[0], nil
 }
 
-// Search returns the users matching q, ordered by lower-cased login and
-// capped at q.Limit. Sorting and cutting happen on the client (a directory
-// cannot sort by a lower-cased login): when more users match than the
-// limit, the logins of all of them are read with paged searches and only
-// the first q.Limit entries are then read whole.
+// Search returns the users matching q, ordered by backend.CompareLogins,
+// after q.After, capped at q.Limit. The directory selects candidates; each
+// is checked on the client by the shared rules (identity keys, search
+// folding), then sorted and cut (a directory cannot sort by identity key).
+// When there are more candidates than the limit, they are scanned page by
+// page reading only the login and the checked attributes, keeping only the
+// first q.Limit matches, which are then read whole: memory stays bounded by
+// PageSize and the limit.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	users, err := b.searchUsers(ctx, q)
 	if err != nil {
 		return nil, b.opErr("search", err)
-	}
-	return users, nil
-}
-
-func (b *Backend) searchUsers(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
-	expr, limit, err := backend.CheckQuery(q, backend.DefaultLimit)
-	if err != nil {
-		return nil, err
-	}
-	parts := b.baseFilter()
-	if !q.IncludeInvalid {
-		parts = append(parts, b.validOnly()...)
-	}
-	criteria, none := b.criteria(q, expr)
-	if none {
-		return []backend.CustomerUser{}, nil
-	}
-	parts = append(parts, criteria...)
-	filter := and(parts)
-	knownValid := !q.IncludeInvalid
-
-	// Most searches (a name, a customer ID) match fewer users than the
-	// limit: one plain search, capped at limit+1 entries, reads them whole.
-	entries, err := b.searchMode(ctx, filter, b.attrs, false, limit+1)
-	if err == nil && len(entries) <= limit {
-		users, err := b.users(ctx, entries, filter, knownValid)
-		if err != nil {
-			return nil, err
-		}
-		backend.SortByLogin(users)
-		return users, nil
-	}
-	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-		return nil, err
-	}
-	// More than limit users (or more than the server's size limit): read
-	// only the logins of all of them, paged, choose the first limit in
-	// login order, and read those whole.
-	all, err := b.search(ctx, filter, []string{b.cfg.LoginAttribute})
-	if err != nil {
-		return nil, err
-	}
-	type hit struct{ key, login, dn string }
-	hits := make([]hit, 0, len(all))
-	for _, e := range all {
-		if l := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute); l != "" {
-			hits = append(hits, hit{backend.LoginKey(l), l, normDN(e.DN)})
-		}
-	}
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].key < hits[j].key })
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	users := make([]backend.CustomerUser, 0, len(hits))
-	const batch = 50
-	for start := 0; start < len(hits); start += batch {
-		chunk := hits[start:min(start+batch, len(hits))]
-		want := make(map[string]bool, len(chunk))
-		alts := make([]string, 0, len(chunk))
-		for _, h := range chunk {
-			want[h.dn] = true
-			alts = append(alts, "("+b.cfg.LoginAttribute+"="+ldap.EscapeFilter(h.login)+")")
-		}
-		bf := and([]string{filter, or(alts)})
-		full, err := b.search(ctx, bf, b.attrs)
-		if err != nil {
-			return nil, err
-		}
-		kept := full[:0]
-		for _, e := range full {
-			if want[normDN(e.DN)] {
-				kept = append(kept, e)
-			}
-		}
-		us, err := b.users(ctx, kept, bf, knownValid)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, us...)
-	}
-	backend.SortByLogin(users)
-	if len(users) > limit {
-		users = users[:limit]
 	}
 	return users, nil
 }

@@ -5,12 +5,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
 )
 
 // Scope is the depth of searches below BaseDN.
@@ -36,6 +39,10 @@ const (
 	DefaultDialTimeout    = 5 * time.Second
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultName           = "ldap"
+	// MaxPageSize bounds Config.PageSize: no request ever asks for more
+	// entries per page (nor, as a size limit, for more than
+	// backend.MaxLimit+1 entries).
+	MaxPageSize = 10000
 )
 
 // AttributeMap names the LDAP attribute holding each contract field. An empty
@@ -95,14 +102,18 @@ const (
 	PasswordActiveDirectory
 )
 
-// Config configures a Backend. Start from a preset (OpenLDAP,
-// ActiveDirectory) and fill in the connection and the tree:
+// Config configures a Backend. Start from a preset (OpenLDAP(),
+// ActiveDirectory()) and fill in the connection and the tree:
 //
-//	cfg := ldapbackend.OpenLDAP
+//	cfg := ldapbackend.OpenLDAP()
 //	cfg.URLs = []string{"ldaps://ldap1.example.com", "ldaps://ldap2.example.com"}
 //	cfg.BindDN, cfg.BindPassword = "cn=helpdesk,dc=example,dc=com", secret
 //	cfg.BaseDN = "ou=customers,dc=example,dc=com"
 type Config struct {
+	// Logger receives the backend's log records (the backend.Log* events,
+	// with "backend", "op", "error" and "login"; never a password or the
+	// bind password). Nil means slog.Default().
+	Logger *slog.Logger
 	// Name names the backend in errors and CustomerUser.Source (default "ldap").
 	Name string
 	// URLs are ldap:// or ldaps:// addresses, tried in order (failover). A
@@ -202,63 +213,68 @@ type Config struct {
 // Bool returns a pointer to v, for Config.ReadOnly.
 func Bool(v bool) *bool { return &v }
 
-// OpenLDAP is a preset for inetOrgPerson entries in OpenLDAP (and most other
-// RFC 4519 directories). It maps no customer ID: set CustomerIDAttribute or
-// FixedCustomerID.
-var OpenLDAP = Config{
-	UserFilter:     "(objectClass=inetOrgPerson)",
-	LoginAttribute: "uid",
-	Attributes: AttributeMap{
-		Title:     "title",
-		FirstName: "givenName",
-		LastName:  "sn",
-		FullName:  "cn",
-		Email:     "mail",
-		Phone:     "telephoneNumber",
-		Fax:       "facsimileTelephoneNumber",
-		Mobile:    "mobile",
-		Street:    "street",
-		Zip:       "postalCode",
-		City:      "l",
-		// Country stays unmapped: inetOrgPerson has no country attribute
-		// (c takes two-letter codes only and belongs to other classes).
-		Comment: "description",
-	},
-	GroupMemberAttribute: "memberOf",
-	ObjectClasses:        []string{"inetOrgPerson"},
-	PasswordAttribute:    "userPassword",
+// OpenLDAP returns a preset for inetOrgPerson entries in OpenLDAP (and most
+// other RFC 4519 directories). It maps no customer ID: set
+// CustomerIDAttribute or FixedCustomerID. Every call returns a fresh Config
+// sharing nothing with any other, so changing one never changes the preset.
+func OpenLDAP() Config {
+	return Config{
+		UserFilter:     "(objectClass=inetOrgPerson)",
+		LoginAttribute: "uid",
+		Attributes: AttributeMap{
+			Title:     "title",
+			FirstName: "givenName",
+			LastName:  "sn",
+			FullName:  "cn",
+			Email:     "mail",
+			Phone:     "telephoneNumber",
+			Fax:       "facsimileTelephoneNumber",
+			Mobile:    "mobile",
+			Street:    "street",
+			Zip:       "postalCode",
+			City:      "l",
+			// Country stays unmapped: inetOrgPerson has no country attribute
+			// (c takes two-letter codes only and belongs to other classes).
+			Comment: "description",
+		},
+		GroupMemberAttribute: "memberOf",
+		ObjectClasses:        []string{"inetOrgPerson"},
+		PasswordAttribute:    "userPassword",
+	}
 }
 
-// ActiveDirectory is a preset for user objects in Microsoft Active
+// ActiveDirectory returns a preset for user objects in Microsoft Active
 // Directory: login sAMAccountName, accounts disabled through bit 2 of
 // userAccountControl are invalid, group membership includes nested groups,
 // passwords go to unicodePwd (AD has no Password Modify operation). It maps
 // no customer ID: set CustomerIDAttribute (company, department, an extension
-// attribute) or FixedCustomerID.
-var ActiveDirectory = Config{
-	UserFilter:     "(&(objectCategory=person)(objectClass=user))",
-	LoginAttribute: "sAMAccountName",
-	Attributes: AttributeMap{
-		Title:     "title",
-		FirstName: "givenName",
-		LastName:  "sn",
-		Email:     "mail",
-		Phone:     "telephoneNumber",
-		Fax:       "facsimileTelephoneNumber",
-		Mobile:    "mobile",
-		Street:    "streetAddress",
-		Zip:       "postalCode",
-		City:      "l",
-		Country:   "co",
-		Comment:   "description",
-	},
-	ValidFilter:           "(!(userAccountControl:1.2.840.113556.1.4.803:=2))",
-	GroupMemberAttribute:  "memberOf:1.2.840.113556.1.4.1941:",
-	ObjectClasses:         []string{"top", "person", "organizationalPerson", "user"},
-	RDNAttribute:          "cn",
-	PasswordAttribute:     "unicodePwd",
-	DisablePasswordModify: true,
-	PasswordEncoding:      PasswordActiveDirectory,
+// attribute) or FixedCustomerID. Every call returns a fresh Config.
+func ActiveDirectory() Config {
+	return Config{
+		UserFilter:     "(&(objectCategory=person)(objectClass=user))",
+		LoginAttribute: "sAMAccountName",
+		Attributes: AttributeMap{
+			Title:     "title",
+			FirstName: "givenName",
+			LastName:  "sn",
+			Email:     "mail",
+			Phone:     "telephoneNumber",
+			Fax:       "facsimileTelephoneNumber",
+			Mobile:    "mobile",
+			Street:    "streetAddress",
+			Zip:       "postalCode",
+			City:      "l",
+			Country:   "co",
+			Comment:   "description",
+		},
+		ValidFilter:           "(!(userAccountControl:1.2.840.113556.1.4.803:=2))",
+		GroupMemberAttribute:  "memberOf:1.2.840.113556.1.4.1941:",
+		ObjectClasses:         []string{"top", "person", "organizationalPerson", "user"},
+		RDNAttribute:          "cn",
+		PasswordAttribute:     "unicodePwd",
+		DisablePasswordModify: true,
+		PasswordEncoding:      PasswordActiveDirectory,
+	}
 }
 
 // server is one URL, parsed once.
@@ -270,40 +286,51 @@ type server struct {
 }
 
 // prepare checks cfg, applies defaults and builds the TLS configuration of
-// every URL.
+// every URL. Every problem is reported at once, as backend.ConfigError.
 func prepare(cfg Config) (Config, []server, error) {
-	bad := func(format string, a ...any) (Config, []server, error) {
-		return Config{}, nil, fmt.Errorf("ldapbackend: config: "+format, a...)
-	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}
+	var problems []*backend.ValidationError
+	bad := func(field, format string, a ...any) {
+		problems = append(problems, &backend.ValidationError{Field: "Config." + field, Reason: fmt.Sprintf(format, a...)})
+	}
 	if len(cfg.URLs) == 0 {
-		return bad("no URLs")
+		bad("URLs", "required (ldap:// or ldaps:// addresses)")
 	}
 	if cfg.BaseDN == "" {
-		return bad("BaseDN is required")
-	}
-	if _, err := ldap.ParseDN(cfg.BaseDN); err != nil {
-		return bad("BaseDN: %v", err)
+		bad("BaseDN", "required")
+	} else if _, err := ldap.ParseDN(cfg.BaseDN); err != nil {
+		bad("BaseDN", "%v", err)
 	}
 	if cfg.LoginAttribute == "" {
-		return bad("LoginAttribute is required")
+		bad("LoginAttribute", "required (start from OpenLDAP() or ActiveDirectory())")
+	}
+	// A configuration that maps no name or no email reads users that have
+	// none, which every caller would take for data: refuse it.
+	if cfg.Attributes.FirstName == "" {
+		bad("Attributes.FirstName", "required: name the attribute holding the first name (givenName)")
+	}
+	if cfg.Attributes.LastName == "" {
+		bad("Attributes.LastName", "required: name the attribute holding the last name (sn)")
+	}
+	if cfg.Attributes.Email == "" {
+		bad("Attributes.Email", "required: name the attribute holding the email address (mail)")
 	}
 	if cfg.BindDN != "" && cfg.BindPassword == "" {
 		// A DN without a password is an unauthenticated bind, which servers
 		// refuse or treat as anonymous; neither is what was meant.
-		return bad("BindDN without BindPassword")
+		bad("BindPassword", "required with BindDN")
 	}
 	if cfg.Scope != ScopeSubtree && cfg.Scope != ScopeOneLevel {
-		return bad("unknown Scope %d", cfg.Scope)
+		bad("Scope", "unknown scope %d", cfg.Scope)
 	}
 	for name, f := range map[string]string{"UserFilter": cfg.UserFilter, "ValidFilter": cfg.ValidFilter} {
 		if f == "" {
 			continue
 		}
 		if _, err := ldap.CompileFilter(f); err != nil {
-			return bad("%s: %v", name, err)
+			bad(name, "%v", err)
 		}
 	}
 	if cfg.UserFilter == "" {
@@ -311,7 +338,7 @@ func prepare(cfg Config) (Config, []server, error) {
 	}
 	if cfg.GroupDN != "" {
 		if _, err := ldap.ParseDN(cfg.GroupDN); err != nil {
-			return bad("GroupDN: %v", err)
+			bad("GroupDN", "%v", err)
 		}
 		if cfg.GroupMemberAttribute == "" {
 			cfg.GroupMemberAttribute = "memberOf"
@@ -325,6 +352,9 @@ func prepare(cfg Config) (Config, []server, error) {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.PageSize > MaxPageSize {
+		bad("PageSize", "above the maximum of %d", MaxPageSize)
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
@@ -342,10 +372,10 @@ func prepare(cfg Config) (Config, []server, error) {
 		cfg.PasswordAttribute = "userPassword"
 	}
 	if !*cfg.ReadOnly && len(cfg.ObjectClasses) == 0 {
-		return bad("a writable configuration needs ObjectClasses")
+		bad("ObjectClasses", "required for a writable configuration")
 	}
 	if !*cfg.ReadOnly && cfg.CustomerIDAttribute == "" && cfg.FixedCustomerID == "" {
-		return bad("a writable configuration needs CustomerIDAttribute or FixedCustomerID")
+		bad("CustomerIDAttribute", "a writable configuration needs CustomerIDAttribute or FixedCustomerID")
 	}
 	if len(cfg.SearchFields) == 0 {
 		a := cfg.Attributes
@@ -362,13 +392,14 @@ func prepare(cfg Config) (Config, []server, error) {
 
 	base, err := baseTLS(cfg.TLS)
 	if err != nil {
-		return bad("TLS: %v", err)
+		bad("TLS", "%v", err)
 	}
 	servers := make([]server, 0, len(cfg.URLs))
 	for _, raw := range cfg.URLs {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return bad("URL %q: %v", raw, err)
+			bad("URLs", "%q: %v", raw, err)
+			continue
 		}
 		s := server{url: raw}
 		port := u.Port()
@@ -383,19 +414,24 @@ func prepare(cfg Config) (Config, []server, error) {
 				port = "636"
 			}
 		default:
-			return bad("URL %q: scheme must be ldap or ldaps", raw)
+			bad("URLs", "%q: scheme must be ldap or ldaps", raw)
+			continue
 		}
 		if u.Hostname() == "" {
-			return bad("URL %q: no host", raw)
+			bad("URLs", "%q: no host", raw)
+			continue
 		}
 		s.hostport = net.JoinHostPort(u.Hostname(), port)
-		if s.ldaps || cfg.StartTLS {
+		if (s.ldaps || cfg.StartTLS) && base != nil {
 			s.tls = base.Clone()
 			if s.tls.ServerName == "" {
 				s.tls.ServerName = u.Hostname()
 			}
 		}
 		servers = append(servers, s)
+	}
+	if len(problems) > 0 {
+		return Config{}, nil, backend.ConfigError(cfg.Name, problems...)
 	}
 	return cfg, servers, nil
 }

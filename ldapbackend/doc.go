@@ -9,10 +9,12 @@
 // result larger than the server's size limit comes back whole; a search that
 // ends with an error is a failure, never a silently short list.
 //
-// Server differences are data: start from the OpenLDAP or ActiveDirectory
-// preset and set the connection, the tree and the customer ID:
+// Server differences are data: start from the OpenLDAP() or
+// ActiveDirectory() preset (functions: each call returns a fresh Config
+// that shares nothing, so no caller can change a preset for another) and
+// set the connection, the tree and the customer ID:
 //
-//	cfg := ldapbackend.OpenLDAP
+//	cfg := ldapbackend.OpenLDAP()
 //	cfg.Name = "directory"
 //	cfg.URLs = []string{"ldaps://ldap1.example.com", "ldaps://ldap2.example.com"}
 //	cfg.BindDN, cfg.BindPassword = "cn=helpdesk,dc=example,dc=com", os.Getenv("LDAP_PASSWORD")
@@ -23,6 +25,40 @@
 //	defer b.Close()
 //	u, err := b.Authenticate(ctx, "alice", password)
 //
+// New checks the configuration once and reports every problem at once, as
+// backend.ConfigError ("customeruser <name>: config: ...", matching
+// errors.Is(err, backend.ErrInvalidInput), a backend.ValidationErrors whose
+// fields are "Config.<Field>"). A configuration that maps no login, first
+// name, last name or email attribute is refused: it would read users
+// without them. Config.Logger (nil: slog.Default()) receives the backend.Log*
+// events with "backend", "op", "error" and "login"; Config and TLSConfig
+// print, marshal and log without the bind password or the client key.
+//
+// # Identities
+//
+// Two logins (or emails, or customer IDs) are the same identity iff their
+// backend.IdentityKey is equal: NFC and simple case folding, nothing more
+// ("rené" and "rene", full-width "ａｌｉｃｅ" and "alice", "dev😀" and
+// "dev😁" are distinct; "ÄRGER" and "ärger", "ΟΔΟΣ" and "οδος" are one).
+// The directory's matching rules are not that rule: caseIgnoreMatch (RFC
+// 4518) also folds width and compatibility forms, and OpenLDAP keeps the
+// final sigma apart. So every lookup asks the directory for the value and,
+// when it is not ASCII, its identity key and its key with final sigmas (a
+// superset of the identity)
+// and keeps, on the client, only the entries of the identity asked for:
+// Get, Authenticate's lookup, the Login, Email and CustomerID criteria of
+// Search, and the uniqueness checks of Add and Update. An ignored entry is
+// logged (backend.LogIdentityMismatch); two entries of one identity give
+// the one of exactly the spelling asked for, or ErrNotFound
+// (backend.LogAmbiguousIdentity). The directory's looser matching has one
+// visible effect: with the login as RDN, two distinct identities that its
+// DN matching equates ("alice" and "ａｌｉｃｅ", "ﬁle" and "file")
+// cannot both be added, the second gets ErrDuplicateLogin; entries made by
+// other tools under other RDNs are read fine, and the two are never
+// confused. The attributes
+// used must have case-ignoring equality and substring rules (caseIgnoreMatch,
+// caseIgnoreSubstringsMatch), as uid, mail, cn, givenName and sn have.
+//
 // # Reads
 //
 // Get and Search AND Config.UserFilter (OTRS AlwaysFilter) and, when
@@ -30,32 +66,65 @@
 // every filter: group membership is checked by the server through memberOf
 // (OpenLDAP needs the memberof overlay; the ActiveDirectory preset uses the
 // in-chain rule so nested groups count), not by a search per result as OTRS
-// does. The search language of backend.ParseSearch compiles to one clause per
-// word, (|(f1=*w*)(f2=*w*)...) over Config.SearchFields ((f=w*) with
-// MatchPrefix), (!...) for excluded words, a presence filter for a word that
-// is only '*'. Every value a caller supplies passes through
-// ldap.EscapeFilter exactly once where the filter is built, so '*', '(',
-// ')', '\' and NUL are literals. Logins compare case-insensitively through
-// the server's matching rule, and the result is re-checked on the client.
-// Results are sorted by lower-cased login and cut to Query.Limit on the
-// client after the whole paged result was read.
+// does. Every value a caller supplies passes through ldap.EscapeFilter
+// exactly once where the filter is built, so '*', '(', ')', '\' and NUL are
+// literals.
+//
+// Search words match case- and accent-insensitively (backend.SearchFold:
+// "muller" finds "Müller", "mária" finds "Maria", "dvorak" finds
+// "Dvořák"), as a substring of a Config.SearchFields value (a prefix with
+// MatchPrefix), and a phrase may also match the full name ("maria meier").
+// No LDAP matching rule removes accents, so the directory only narrows, by
+// a candidate filter that cannot miss a match: for each word, the runes of
+// the folded word that match only themselves in every directory (runes
+// that no other rune folds to and that have no case: digits, most
+// punctuation, uncased scripts) as substring pieces in order, one rune per
+// piece, so that marks between them in a value do not matter
+// ("C-1001" gives (|(f1=*-*1*0*0*1*)...)); a word of letters narrows
+// nothing. Excluded words (!word) are not sent at all. The client then
+// folds every candidate's fields and decides. The cost of a word of
+// letters is reading every entry of the base filter; digits, customer IDs,
+// logins and emails still narrow on the server.
+//
+// Results come in backend.CompareLogins order, after Query.After (keyset
+// paging, compared on the client: a directory has no ordering rule for
+// uid), cut to Query.Limit (at most backend.MaxLimit). A search with at
+// most Limit candidates is one plain request (size limit Limit+1, never
+// more than backend.MaxLimit+1; PageSize is at most MaxPageSize), read
+// whole. With more, the candidates are scanned page by page reading only
+// their DNs (the login is the RDN value; otherwise the login attribute),
+// sorted, and read whole in login order, a batch at a time, until Limit of
+// them passed the checks: a Limit-1 search over 1,200 matches allocates
+// about 3.5 MB (it was 7.9 MB), most of it go-ldap decoding 1,200 DNs.
 //
 // Validity: Config.ValidFilter (OTRS CustomerUserValidFilter; entries
 // matching it are valid) and/or Config.ValidAttribute (the OTRS valid id
 // 1/2/3, written by Add and Update). Searches without IncludeInvalid AND
-// both to the filter. CreatedAt and ChangedAt come from the operational
-// attributes createTimestamp and modifyTimestamp.
+// both to the filter. CreatedAt comes from createTimestamp. ChangedAt comes
+// from OpenLDAP's entryCSN: its time in microseconds plus its change
+// counter in nanoseconds, so every write moves it strictly forward, even
+// several within one microsecond; a directory without entryCSN (Active
+// Directory) gives modifyTimestamp, precise to the second, and two changes
+// within one second then share a stamp (there only the per-Backend lock of
+// Update separates them).
 //
 // # Authentication
 //
 // Authenticate finds the entry on a service connection, then binds as its DN
 // with the password on a fresh connection of its own, closed right after: a
-// user's bind never happens on a pooled connection. Empty and
-// white-space-only passwords are refused before any network call, so an
-// unauthenticated bind (which servers with "allow bind_anon_dn" accept as
-// anonymous) can never count as a login. Unknown logins bind a DN that does
-// not exist, so they cost the same as a wrong password and give the same
-// backend.ErrInvalidCredentials. The library never hashes: the server does.
+// user's bind never happens on a pooled connection. Empty,
+// white-space-only, NUL-holding and over-long (backend.MaxPasswordBytes)
+// passwords are never sent, so an unauthenticated bind (which servers with
+// "allow bind_anon_dn" accept as anonymous) can never count as a login.
+// Every refusal gives backend.ErrInvalidCredentials and takes as long as a
+// wrong password: the backend measures its wrong-password calls (a
+// backend.RefusalTimer) and pads every other refusal (unknown or malformed
+// login, a password that is not sent) to their median; before the first
+// measurement, to the cost of its last connection and bind; before any
+// connection, it does not wait. The padding honours the context. A user
+// who is not Valid gets a *backend.AccountInvalidError with the state
+// (errors.Is backend.ErrAccountInvalid), only after the password was right.
+// The library never hashes: the server does.
 //
 // # Writes
 //
@@ -64,8 +133,24 @@
 // the mapped attributes on Update (an empty field deletes the attribute),
 // rename with ModifyDN, and set passwords with the Password Modify extended
 // operation (RFC 3062), falling back to replacing PasswordAttribute
-// (unicodePwd for Active Directory, encoded as AD requires). Login and email
-// uniqueness are checked before writing.
+// (unicodePwd for Active Directory, encoded as AD requires). New passwords
+// over backend.MaxNewPasswordBytes (72, what bcrypt reads) are refused.
+// Update with a zero Valid keeps the stored state; with u.ChangedAt set it
+// refuses with backend.ErrConflict when the entry changed since.
+//
+// Login and email uniqueness follow the identity rule (invalid users keep
+// their email). Within one Backend, Add and Update hold a lock per login
+// and per email identity from the check to the write, so concurrent Adds of
+// one login or one email give exactly one success, and of two Updates from
+// the same read exactly one wins. Across processes (several Backends on one
+// directory) a login that is the RDN stays unique (the second entry's DN
+// exists), but two Adds of one email racing each other can both succeed: a
+// directory has no unique constraint on other attributes (OpenLDAP's
+// slapo-unique overlay adds one). Update's optimistic check holds across
+// processes too where the directory gives entryCSN and supports the
+// Assertion control (RFC 4528; OpenLDAP does): the write asserts the
+// entryCSN that was read, and fails with ErrConflict when anyone changed
+// the entry since.
 //
 // # Active Directory
 //

@@ -1,6 +1,7 @@
 package ldapbackend
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,8 +73,45 @@ func (b *Backend) entryUser(e *ldap.Entry) backend.CustomerUser {
 		}
 	}
 	u.CreatedAt = parseGeneralizedTime(e.GetEqualFoldAttributeValue("createTimestamp"))
-	u.ChangedAt = parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))
+	u.ChangedAt = changedAt(e)
 	return u
+}
+
+// changedAt is the stamp of the entry's last change, the one Update's
+// optimistic check compares. OpenLDAP gives every change a change sequence
+// number (entryCSN, "20261202194114.123456Z#000002#000#000000": the time in
+// microseconds, then a counter of the changes within that microsecond); the
+// stamp is that time plus the counter in nanoseconds, so that two writes
+// within one microsecond still differ and every write moves it forward.
+// Directories without entryCSN (Active Directory) give modifyTimestamp,
+// whose precision is one second: two changes within one second then keep
+// one stamp, and only the per-Backend lock of Update (not the stamp) keeps
+// them apart.
+func changedAt(e *ldap.Entry) time.Time {
+	if csn := e.GetEqualFoldAttributeValue("entryCSN"); csn != "" {
+		if t, ok := parseCSN(csn); ok {
+			return t
+		}
+	}
+	return parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))
+}
+
+// parseCSN reads an OpenLDAP change sequence number (see changedAt).
+func parseCSN(csn string) (time.Time, bool) {
+	ts, rest, ok := strings.Cut(csn, "#")
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102150405.999999Z", ts)
+	if err != nil {
+		return time.Time{}, false
+	}
+	count, _, _ := strings.Cut(rest, "#")
+	n, err := strconv.ParseUint(count, 16, 32)
+	if err != nil || n >= 1000 {
+		return time.Time{}, false
+	}
+	return t.UTC().Add(time.Duration(n)), true
 }
 
 // parseGeneralizedTime reads the GeneralizedTime of createTimestamp and

@@ -15,7 +15,7 @@ import (
 // A read-only OpenLDAP directory with failover between two servers over
 // LDAPS, customer IDs in the o attribute, and a validity filter.
 func ExampleNew() {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.Name = "directory"
 	cfg.URLs = []string{"ldaps://ldap1.example.com", "ldaps://ldap2.example.com"}
 	cfg.TLS.CACertificatesPEM, _ = os.ReadFile("/etc/ssl/certs/example-ca.pem")
@@ -44,7 +44,7 @@ func ExampleNew() {
 // Active Directory: sAMAccountName logins, disabled accounts invalid,
 // membership of a group (nested groups included) required.
 func ExampleNew_activeDirectory() {
-	cfg := ldapbackend.ActiveDirectory
+	cfg := ldapbackend.ActiveDirectory()
 	cfg.URLs = []string{"ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"}
 	cfg.BindDN = "CN=svc-helpdesk,OU=Service Accounts,DC=corp,DC=example,DC=com"
 	cfg.BindPassword = os.Getenv("AD_BIND_PASSWORD")
@@ -60,7 +60,7 @@ func ExampleNew_activeDirectory() {
 }
 
 func ExampleBackend_Authenticate() {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.URLs = []string{"ldap://ldap.example.com"}
 	cfg.StartTLS = true
 	cfg.BaseDN = "ou=customers,dc=example,dc=com"
@@ -71,16 +71,76 @@ func ExampleBackend_Authenticate() {
 	defer b.Close()
 
 	u, err := b.Authenticate(context.Background(), "hhuber", "correct horse battery")
+	var invalid *backend.AccountInvalidError
 	switch {
 	case errors.Is(err, backend.ErrInvalidCredentials):
 		fmt.Println("wrong login or password")
-	case errors.Is(err, backend.ErrAccountInvalid):
-		fmt.Println("account disabled")
+	case errors.As(err, &invalid):
+		fmt.Println("account", invalid.State) // invalid or invalid-temporarily
 	case errors.Is(err, backend.ErrUnavailable):
 		fmt.Println("directory down, try again later")
 	case err != nil:
 		log.Fatal(err)
 	default:
 		fmt.Println("welcome,", u.FullName())
+	}
+}
+
+// A configuration that would read users without names or emails is
+// refused, with every problem at once; each names the field to set.
+func ExampleNew_configErrors() {
+	_, err := ldapbackend.New(ldapbackend.Config{
+		Name:   "directory",
+		URLs:   []string{"ldap://ldap.example.com"},
+		BaseDN: "ou=customers,dc=example,dc=com",
+	})
+	fmt.Println(errors.Is(err, backend.ErrInvalidInput))
+	var problems backend.ValidationErrors
+	if errors.As(err, &problems) {
+		for _, p := range problems {
+			fmt.Println(p.Field)
+		}
+	}
+	// Output:
+	// true
+	// Config.LoginAttribute
+	// Config.Attributes.FirstName
+	// Config.Attributes.LastName
+	// Config.Attributes.Email
+}
+
+// Presets are functions: each call gives a Config of its own, so changing
+// it never changes the preset.
+func ExampleOpenLDAP() {
+	cfg := ldapbackend.OpenLDAP()
+	cfg.ObjectClasses[0] = "customerPerson"
+	fmt.Println(cfg.ObjectClasses[0], ldapbackend.OpenLDAP().ObjectClasses[0])
+	// Output: customerPerson inetOrgPerson
+}
+
+// Keyset paging: give the last login of a page as Query.After to get the
+// next one, in the order every backend shares (backend.CompareLogins).
+func ExampleBackend_Search_paging() {
+	cfg := ldapbackend.OpenLDAP()
+	cfg.URLs = []string{"ldaps://ldap.example.com"}
+	cfg.BaseDN = "ou=customers,dc=example,dc=com"
+	b, err := ldapbackend.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	q := backend.Query{Search: "muller", Limit: 100} // finds Müller too
+	for {
+		page, err := b.Search(context.Background(), q)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, u := range page {
+			fmt.Println(u.Login)
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.After = page[len(page)-1].Login
 	}
 }

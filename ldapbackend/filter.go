@@ -12,30 +12,41 @@ import (
 // through ldap.EscapeFilter exactly once, at the point where it is put into
 // the filter text.
 
-// criteria compiles the criteria of q into filter clauses. none reports that
-// q cannot match anything (a customer ID other than the fixed one).
+// criteria compiles the criteria of q into filter clauses that select every
+// entry that can match, and possibly more (the client checks each one, see
+// search.go). none reports that q cannot match anything (a customer ID
+// other than the fixed one, an email lookup without an email attribute).
 func (b *Backend) criteria(q backend.Query, expr backend.SearchExpr) (clauses []string, none bool) {
 	if q.Login != "" {
-		clauses = append(clauses, matchClause(b.cfg.LoginAttribute, backend.NewPattern(strings.TrimSpace(q.Login))))
+		if p := backend.NewPattern(strings.TrimSpace(q.Login)); p.HasWildcard() {
+			clauses = append(clauses, matchClause(b.cfg.LoginAttribute, p))
+		} else {
+			clauses = append(clauses, identityClause(b.cfg.LoginAttribute, p.Parts[0]))
+		}
 	}
 	if q.Email != "" {
 		if b.cfg.Attributes.Email == "" {
 			return nil, true
 		}
 		// '*' is literal in an email lookup.
-		clauses = append(clauses, "("+b.cfg.Attributes.Email+"="+ldap.EscapeFilter(strings.TrimSpace(q.Email))+")")
+		clauses = append(clauses, identityClause(b.cfg.Attributes.Email, strings.TrimSpace(q.Email)))
 	}
 	if q.CustomerID != "" {
 		p := backend.NewPattern(strings.TrimSpace(q.CustomerID))
 		if b.cfg.FixedCustomerID != "" {
-			if !p.Lower().Match(strings.ToLower(b.cfg.FixedCustomerID), true, true) {
+			fixed := backend.NewPattern(backend.IdentityKey(strings.TrimSpace(q.CustomerID)))
+			if !fixed.Match(backend.IdentityKey(b.cfg.FixedCustomerID), true, true) {
 				return nil, true
 			}
 		} else {
 			var alts []string
 			for _, a := range []string{b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute} {
-				if a != "" {
+				switch {
+				case a == "":
+				case p.HasWildcard():
 					alts = append(alts, matchClause(a, p))
+				default:
+					alts = append(alts, identityClause(a, p.Parts[0]))
 				}
 			}
 			if len(alts) == 0 {
@@ -44,16 +55,17 @@ func (b *Backend) criteria(q backend.Query, expr backend.SearchExpr) (clauses []
 			clauses = append(clauses, or(alts))
 		}
 	}
+	// Search words give candidate clauses that cannot
+	// miss a match; the words are then checked exactly on the client.
+	// Excluded words are checked on the client only: the negation of a
+	// broad candidate clause would drop real matches.
 	for _, t := range expr.Terms {
-		alts := make([]string, 0, len(b.cfg.SearchFields))
-		for _, f := range b.cfg.SearchFields {
-			alts = append(alts, wordClause(f, t.Pattern, b.cfg.MatchPrefix))
-		}
-		c := or(alts)
 		if t.Negate {
-			c = "(!" + c + ")"
+			continue
 		}
-		clauses = append(clauses, c)
+		if c := b.wordFilter(t.Pattern.Fold()); c != "" {
+			clauses = append(clauses, c)
+		}
 	}
 	return clauses, false
 }
@@ -72,12 +84,6 @@ func matchClause(attr string, p backend.Pattern) string {
 		return "(" + attr + "=" + ldap.EscapeFilter(p.Parts[0]) + ")"
 	}
 	return substring(attr, p.Parts, true, true)
-}
-
-// wordClause matches one search word: anywhere in the value, or at its
-// start in prefix mode.
-func wordClause(attr string, p backend.Pattern, prefix bool) string {
-	return substring(attr, p.Parts, prefix, false)
 }
 
 // substring builds (attr=initial*any*final) from the literal parts of a

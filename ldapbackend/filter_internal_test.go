@@ -2,6 +2,7 @@ package ldapbackend
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 func filterBackend(t *testing.T, mutate func(*Config)) *Backend {
 	t.Helper()
-	cfg := OpenLDAP
+	cfg := OpenLDAP()
 	cfg.URLs = []string{"ldap://127.0.0.1:1"}
 	cfg.BaseDN = "dc=example,dc=com"
 	cfg.CustomerIDAttribute = "o"
@@ -38,17 +39,24 @@ func TestFilterEscapedOnce(t *testing.T) {
 		q      backend.Query
 		filter string
 	}{
-		{"word", b, backend.Query{Search: "huber"}, `(&(objectClass=inetOrgPerson)(|(uid=*huber*)(sn=*huber*)))`},
-		{"prefix word", prefix, backend.Query{Search: "huber"}, `(&(objectClass=inetOrgPerson)(|(uid=huber*)(sn=huber*)))`},
-		{"wildcard", b, backend.Query{Search: "h*b**r"}, `(&(objectClass=inetOrgPerson)(|(uid=*h*b*r*)(sn=*h*b*r*)))`},
-		{"prefix wildcard", prefix, backend.Query{Search: "h*r"}, `(&(objectClass=inetOrgPerson)(|(uid=h*r*)(sn=h*r*)))`},
-		{"prefix leading star", prefix, backend.Query{Search: "*r"}, `(&(objectClass=inetOrgPerson)(|(uid=*r*)(sn=*r*)))`},
-		{"only star", b, backend.Query{Search: "*"}, `(&(objectClass=inetOrgPerson)(|(uid=*)(sn=*)))`},
-		{"negated", b, backend.Query{Search: "!x"}, `(&(objectClass=inetOrgPerson)(!(|(uid=*x*)(sn=*x*))))`},
-		{"injection", b, backend.Query{Search: "*)(|(uid=*"}, `(&(objectClass=inetOrgPerson)(|(uid=*\29\28|\28uid=*)(sn=*\29\28|\28uid=*)))`},
-		{"backslash and NUL", b, backend.Query{Search: "a\\b\x00"}, `(&(objectClass=inetOrgPerson)(|(uid=*a\5cb\00*)(sn=*a\5cb\00*)))`},
-		{"escaped hex stays literal", b, backend.Query{Search: `\2a`}, `(&(objectClass=inetOrgPerson)(|(uid=*\5c2a*)(sn=*\5c2a*)))`},
-		{"non-ASCII", b, backend.Query{Search: "ü"}, `(&(objectClass=inetOrgPerson)(|(uid=*\c3\bc*)(sn=*\c3\bc*)))`},
+		// Letters may stand for accented ones, which no LDAP matching rule
+		// equates: a word of letters narrows nothing on the server (the
+		// client checks every candidate); digits and punctuation narrow,
+		// one rune per piece.
+		{"word", b, backend.Query{Search: "huber"}, `(objectClass=inetOrgPerson)`},
+		{"prefix word", prefix, backend.Query{Search: "huber"}, `(objectClass=inetOrgPerson)`},
+		{"wildcard", b, backend.Query{Search: "h*b**r"}, `(objectClass=inetOrgPerson)`},
+		{"digits", b, backend.Query{Search: "C-1001"}, `(&(objectClass=inetOrgPerson)(|(uid=*-*1*0*0*1*)(sn=*-*1*0*0*1*)))`},
+		{"prefix digits", prefix, backend.Query{Search: "10*1"}, `(&(objectClass=inetOrgPerson)(|(uid=*1*0*1*)(sn=*1*0*1*)))`},
+		{"only star", b, backend.Query{Search: "*"}, `(objectClass=inetOrgPerson)`},
+		{"negated words are checked on the client only", b, backend.Query{Search: "!12"}, `(objectClass=inetOrgPerson)`},
+		{"injection", b, backend.Query{Search: "*)(|(uid=*"}, `(&(objectClass=inetOrgPerson)(|(uid=*\29*\28*|*\28*)(sn=*\29*\28*|*\28*)))`},
+		{"backslash and NUL", b, backend.Query{Search: "a\\b\x00"}, `(&(objectClass=inetOrgPerson)(|(uid=*\5c*)(sn=*\5c*)))`},
+		{"escaped hex stays literal", b, backend.Query{Search: `\2a`}, `(&(objectClass=inetOrgPerson)(|(uid=*\5c*2*)(sn=*\5c*2*)))`},
+		{"non-ASCII letter", b, backend.Query{Search: "ü"}, `(objectClass=inetOrgPerson)`},
+		// カ is ガ without its voicing mark (SearchFold removes it): not a
+		// literal; ヤ has no such form.
+		{"uncased script", b, backend.Query{Search: "カヤ1"}, `(&(objectClass=inetOrgPerson)(|(uid=*\e3\83\a4*1*)(sn=*\e3\83\a4*1*)))`},
 		{"login exact", b, backend.Query{Login: "a(b)"}, `(&(objectClass=inetOrgPerson)(uid=a\28b\29))`},
 		{"login wildcard", b, backend.Query{Login: "h*r"}, `(&(objectClass=inetOrgPerson)(uid=h*r))`},
 		{"login star", b, backend.Query{Login: "*"}, `(&(objectClass=inetOrgPerson)(uid=*))`},
@@ -160,7 +168,7 @@ func FuzzFilter(f *testing.F) {
 }
 
 func filterBackendF(f *testing.F, prefix bool) *Backend {
-	cfg := OpenLDAP
+	cfg := OpenLDAP()
 	cfg.URLs = []string{"ldap://127.0.0.1:1"}
 	cfg.BaseDN = "dc=example,dc=com"
 	cfg.CustomerIDAttribute = "o"
@@ -171,4 +179,29 @@ func filterBackendF(f *testing.F, prefix bool) *Backend {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// FuzzWordCandidates: whenever a search word matches a value by the shared
+// rule (SearchFold on both sides), the value itself holds the literal
+// pieces of the word's candidate filter, in order: the directory, which
+// compares them literally (or more loosely), never drops a match.
+func FuzzWordCandidates(f *testing.F) {
+	for _, s := range [][2]string{{"Müller", "muller"}, {"Maria", "mária"}, {"C-1001", "c-1001"}, {"1\u03012", "12"},
+		{"Dvořák", "dvorak"}, {"Straße", "strasse"}, {"ガス1", "カス1"}, {"x\u037ey", "x;y"}, {"a≠b", "a=b"}, {"①", "①"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, value, word string) {
+		p := backend.NewPattern(word).Fold()
+		if !p.Match(backend.SearchFold(value), false, false) {
+			return
+		}
+		rest := value
+		for _, piece := range wordCandidates(p) {
+			i := strings.Index(rest, piece)
+			if i < 0 {
+				t.Fatalf("%q matches %q by SearchFold, but the value lacks the literal piece %q (pieces %q)", word, value, piece, wordCandidates(p))
+			}
+			rest = rest[i+len(piece):]
+		}
+	})
 }

@@ -121,15 +121,18 @@ func TestInjectionCorpus(t *testing.T) {
 		`\`:          {"back", "bs\\", "hexname"},
 		`x\y`:        {"back"},
 		`\2a`:        {"hexname"},
-		"ü":          {"jürgen", "ü"},
-		"Ü":          {"jürgen", "ü"},
-		"カス":         {"カス"},
-		"ヤマダ":        {"カス"},
-		"star*":      {"orstar", "star*"}, // * is a wildcard in a search
-		"(":          {"paren", "orstar"},
-		"&":          {"amp&"},
-		"a\x00b":     nil,
-		"🔑":          {"emoji🔑"},
+		// Search folds accents: "ü" is "u", found in Umlaut, Equals, Nul, Plus, Quote, "uid".
+		"ü":      {"equals=dn", "jürgen", "nulname", "orstar", "paren", "plus+dn", "quote\"dn", "ü"},
+		"Ü":      {"equals=dn", "jürgen", "nulname", "orstar", "paren", "plus+dn", "quote\"dn", "ü"},
+		"jü":     {"jürgen"},
+		"ju":     {"jürgen"},
+		"カス":     {"カス"},
+		"ヤマダ":    {"カス"},
+		"star*":  {"orstar", "star*"}, // * is a wildcard in a search
+		"(":      {"paren", "orstar"},
+		"&":      {"amp&"},
+		"a\x00b": nil,
+		"🔑":      {"emoji🔑"},
 	}
 	for q, want := range searches {
 		got, err := b.Search(ctx, backend.Query{Search: `"` + q + `"`, Limit: 100})
@@ -612,7 +615,7 @@ func TestFieldsAndTimestamps(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	good := func() ldapbackend.Config {
-		c := ldapbackend.OpenLDAP
+		c := ldapbackend.OpenLDAP()
 		c.URLs = []string{"ldap://127.0.0.1:389"}
 		c.BaseDN = "dc=example,dc=com"
 		return c
@@ -634,12 +637,35 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			c.CustomerIDAttribute = "o"
 		},
 		"writable without customer ID": func(c *ldapbackend.Config) { c.ReadOnly = ldapbackend.Bool(false) },
+		"no first name attribute":      func(c *ldapbackend.Config) { c.Attributes.FirstName = "" },
+		"no last name attribute":       func(c *ldapbackend.Config) { c.Attributes.LastName = "" },
+		"no email attribute":           func(c *ldapbackend.Config) { c.Attributes.Email = "" },
+		"page size above the maximum":  func(c *ldapbackend.Config) { c.PageSize = ldapbackend.MaxPageSize + 1 },
 	} {
 		cfg := good()
 		mutate(&cfg)
 		_, err := ldapbackend.New(cfg)
 		require.Error(t, err, name)
+		require.ErrorIs(t, err, backend.ErrInvalidInput, name)
+		assert.True(t, strings.HasPrefix(err.Error(), "customeruser ldap: config: "), "%s: %v", name, err)
+		var ve *backend.ValidationError
+		require.ErrorAs(t, err, &ve, name)
+		assert.True(t, strings.HasPrefix(ve.Field, "Config."), "%s: field %q", name, ve.Field)
 	}
+
+	// Every problem at once, each naming its field: a config that maps
+	// nothing (it would read users without names or emails) is refused.
+	_, err := ldapbackend.New(ldapbackend.Config{Name: "dir", URLs: []string{"ldap://127.0.0.1"}, BaseDN: "dc=example,dc=com"})
+	var ves backend.ValidationErrors
+	require.ErrorAs(t, err, &ves)
+	assert.Equal(t, []string{"Config.LoginAttribute", "Config.Attributes.FirstName", "Config.Attributes.LastName", "Config.Attributes.Email"}, ves.Fields())
+	assert.True(t, strings.HasPrefix(err.Error(), "customeruser dir: config: "), err.Error())
+	assert.NotContains(t, fmt.Sprint(err), "s3cret")
+	_, err = ldapbackend.New(ldapbackend.Config{BindDN: "cn=x", BindPassword: "s3cret"})
+	require.ErrorAs(t, err, &ves)
+	assert.Subset(t, ves.Fields(), []string{"Config.URLs", "Config.BaseDN", "Config.LoginAttribute"})
+	assert.NotContains(t, err.Error(), "s3cret", "a config error never shows the bind password")
+
 	b, err := ldapbackend.New(good())
 	require.NoError(t, err, "New does not connect")
 	assert.True(t, b.ReadOnly(), "read-only by default")
@@ -677,7 +703,7 @@ func TestActiveDirectoryPresetImitation(t *testing.T) {
 		entry("bob", "Bob Brown", "ACME", "514", "bob pw"),          // NORMAL_ACCOUNT | ACCOUNTDISABLE
 		entry("carol", "Carol Clark", "OTHER", "66048", "carol pw"), // NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD
 	))
-	cfg := ldapbackend.ActiveDirectory
+	cfg := ldapbackend.ActiveDirectory()
 	cfg.Name = "ad-imitation"
 	cfg.URLs = []string{srv.URL}
 	cfg.BindDN, cfg.BindPassword = srv.Reader()

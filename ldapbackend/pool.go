@@ -5,11 +5,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/helpdeskkit/customeruser/backend"
 )
 
 // Back-off of a failing URL: skipped for backoffMin after the first failure,
@@ -21,6 +25,7 @@ const (
 
 // dialer opens connections to the first usable URL.
 type dialer struct {
+	log         *slog.Logger
 	servers     []server
 	startTLS    bool
 	dialTimeout time.Duration
@@ -28,6 +33,10 @@ type dialer struct {
 
 	mu    sync.Mutex
 	state []urlState
+	// bindCost is the duration of the last successful connection with a
+	// bind (the service account's or a user's): what a user bind costs,
+	// before Authenticate has measured a wrong password.
+	bindCost atomic.Int64
 }
 
 type urlState struct {
@@ -81,7 +90,11 @@ func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.C
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		c, err := d.dialOne(ctx, d.servers[i], bind)
+		if err == nil && bind != nil {
+			d.bindCost.Store(int64(time.Since(began)))
+		}
 		if ctx.Err() != nil {
 			if c != nil {
 				_ = c.Close()
@@ -98,7 +111,9 @@ func (d *dialer) dial(ctx context.Context, bind func(*ldap.Conn) error) (*ldap.C
 		if err == nil {
 			return c, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", d.servers[i].url, err))
+		err = fmt.Errorf("%s: %w", d.servers[i].url, err)
+		d.log.Warn(backend.LogUnavailable, "op", "connect", "error", err)
+		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
 }

@@ -14,7 +14,7 @@ import (
 
 // TestConfigNeverPrintsSecrets: printing or logging a Config shows no password.
 func TestConfigNeverPrintsSecrets(t *testing.T) {
-	cfg := ldapbackend.OpenLDAP
+	cfg := ldapbackend.OpenLDAP()
 	cfg.URLs = []string{"ldaps://ldap.example.com"}
 	cfg.BindDN, cfg.BindPassword = "cn=svc,dc=example,dc=com", "s3cret-Bind-PW"
 	cfg.TLS.ClientCertificate = &tls.Certificate{Certificate: [][]byte{[]byte("cert")}}

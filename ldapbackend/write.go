@@ -19,7 +19,7 @@ import (
 // passwords, and what backend.CheckPassword refuses.
 func checkNewPassword(password string) error {
 	if password != "" && blankPassword(password) {
-		return &backend.ValidationError{Field: "password", Reason: "white space only"}
+		return &backend.ValidationError{Field: backend.FieldPassword, Reason: "white space only (LDAP would take it for an unauthenticated bind)"}
 	}
 	return backend.CheckPassword(password)
 }
@@ -27,17 +27,17 @@ func checkNewPassword(password string) error {
 // checkWritable checks what the configuration can store.
 func (b *Backend) checkWritable(u backend.CustomerUser) error {
 	if b.cfg.ValidAttribute == "" && u.Valid != backend.Valid {
-		return &backend.ValidationError{Field: "valid", Reason: "this LDAP backend has no ValidAttribute to store validity in"}
+		return &backend.ValidationError{Field: backend.FieldValid, Reason: "this LDAP backend has no ValidAttribute to store validity in"}
 	}
-	if b.cfg.FixedCustomerID != "" && !strings.EqualFold(u.CustomerID, b.cfg.FixedCustomerID) {
-		return &backend.ValidationError{Field: "customer ID", Reason: "this LDAP backend has the fixed customer ID " + b.cfg.FixedCustomerID}
+	if b.cfg.FixedCustomerID != "" && !backend.SameIdentity(u.CustomerID, b.cfg.FixedCustomerID) {
+		return &backend.ValidationError{Field: backend.FieldCustomerID, Reason: "this LDAP backend has the fixed customer ID " + b.cfg.FixedCustomerID}
 	}
 	if b.cfg.CustomerIDsAttribute == "" && len(u.CustomerIDs) > 0 {
-		return &backend.ValidationError{Field: "customer IDs", Reason: "this LDAP backend has no CustomerIDsAttribute"}
+		return &backend.ValidationError{Field: backend.FieldCustomerIDs, Reason: "this LDAP backend has no CustomerIDsAttribute"}
 	}
 	for k := range u.Attributes {
 		if !b.isExtra(k) {
-			return &backend.ValidationError{Field: "attributes", Reason: "attribute " + strconv.Quote(k) + " is not mapped"}
+			return &backend.ValidationError{Field: backend.FieldAttributes, Reason: "attribute " + strconv.Quote(k) + " is not mapped"}
 		}
 	}
 	return nil
@@ -101,10 +101,13 @@ func (b *Backend) values(u backend.CustomerUser) map[string][]string {
 	return m
 }
 
-// exists reports whether an entry of this backend other than exceptDN has
-// attr equal to value.
+// exists reports whether an entry of this backend other than exceptDN holds
+// the identity of value in attr (backend.IdentityKey), valid or not. The
+// directory's equality rule selects the candidates (caseIgnoreMatch is
+// looser than the identity rule); the identity keys decide.
 func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (bool, error) {
-	f := and(append(b.baseFilter(), "("+attr+"="+ldap.EscapeFilter(value)+")"))
+	key := backend.IdentityKey(value)
+	f := and(append(b.baseFilter(), identityClause(attr, value)))
 	entries, err := b.search(ctx, f, []string{attr})
 	if err != nil {
 		return false, err
@@ -113,18 +116,37 @@ func (b *Backend) exists(ctx context.Context, attr, value, exceptDN string) (boo
 		if exceptDN != "" && normDN(e.DN) == normDN(exceptDN) {
 			continue
 		}
-		if attr == b.cfg.LoginAttribute && backend.LoginKey(e.GetEqualFoldAttributeValue(attr)) != backend.LoginKey(value) {
-			continue
+		for _, v := range e.GetEqualFoldAttributeValues(attr) {
+			if backend.IdentityKey(v) == key {
+				return true, nil
+			}
 		}
-		return true, nil
 	}
 	return false, nil
 }
 
+// lockIdentities takes the locks of the logins and emails a write checks.
+func (b *Backend) lockIdentities(ctx context.Context, logins []string, email string) (func(), error) {
+	keys := make([]string, 0, len(logins)+1)
+	for _, l := range logins {
+		keys = append(keys, "l:"+backend.IdentityKey(l))
+	}
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && strings.TrimSpace(email) != "" {
+		keys = append(keys, "e:"+backend.IdentityKey(email))
+	}
+	return b.locks.lock(ctx, keys...)
+}
+
 // Add creates the entry RDNAttribute=<login>,AddBaseDN with the configured
-// object classes and sets its password (when not empty). Login and email
-// uniqueness are checked first (a check-then-write: two concurrent Adds of
-// the same email can both pass; the same login cannot, the DN collides).
+// object classes and sets its password (when not empty; at most
+// backend.MaxNewPasswordBytes). Login and email uniqueness are checked by
+// the identity rule first; within one Backend the check and the write hold
+// a lock per login and email identity, so concurrent Adds of one login or
+// one email give exactly one success. Across processes (two Backends on one
+// directory) the login is still unique when it is the RDN (the second Add's
+// DN exists already), but two Adds of one email racing each other can both
+// succeed: a directory has no unique constraint on other attributes (use
+// OpenLDAP's attribute uniqueness overlay, slapo-unique, for that).
 func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password string) (backend.CustomerUser, error) {
 	out, err := b.add(ctx, u, password)
 	if err != nil {
@@ -149,6 +171,17 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 			return backend.CustomerUser{}, err
 		}
 	}
+	// A generated login is chosen under a lock of its own, so that two
+	// concurrent Adds do not pick the same one.
+	login := u.Login
+	if login == "" {
+		login = "\x00auto" // not a login: the key of the generator
+	}
+	unlock, err := b.lockIdentities(ctx, []string{login}, u.Email)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	defer unlock()
 	if u.Login == "" {
 		if u.Login, err = b.autoLogin(ctx); err != nil {
 			return backend.CustomerUser{}, err
@@ -191,12 +224,12 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 			defer cancel()
 			if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
-				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "err", derr)
+				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "op", "add", "login", u.Login, "error", derr)
 			}
 			return backend.CustomerUser{}, err
 		}
 	}
-	got, _, err := b.get(ctx, u.Login)
+	got, _, err := b.get(ctx, "add", u.Login)
 	return got, err
 }
 
@@ -205,7 +238,7 @@ func (b *Backend) newDN(u backend.CustomerUser) (string, error) {
 	if !strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
 		vals := b.values(u)[b.cfg.RDNAttribute]
 		if len(vals) == 0 {
-			return "", &backend.ValidationError{Field: "login", Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
+			return "", &backend.ValidationError{Field: backend.FieldLogin, Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
 		}
 		rdnValue = vals[0]
 	}
@@ -229,7 +262,17 @@ func (b *Backend) autoLogin(ctx context.Context) (string, error) {
 
 // Update replaces the mapped attributes of the user with this login by those
 // of u (empty fields are deleted); u.Login different from login renames the
-// entry (ModifyDN when the login is the RDN).
+// entry (ModifyDN when the login is the RDN). A zero u.Valid keeps the
+// stored state. A non-zero u.ChangedAt is an optimistic check: when the
+// entry changed since (its ChangedAt, see entryUser, differs) Update
+// returns backend.ErrConflict and writes nothing. Within one Backend the
+// check and the write hold the user's lock, so two Updates with the same
+// ChangedAt give one success and one ErrConflict. Across processes the
+// directory repeats the check on the write: it carries the Assertion
+// control (RFC 4528) "(entryCSN=<the stamp read>)", so a change made by
+// anyone since the read makes the write fail (ErrConflict, nothing
+// written). A directory without entryCSN or the control (Active Directory)
+// gets the check just before the write only (a window of one round trip).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	out, err := b.update(ctx, login, u)
 	if err != nil {
@@ -246,6 +289,26 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	if err != nil {
 		return backend.CustomerUser{}, err
 	}
+	// What the caller meant by the fields NormalizeUser rewrites: the
+	// optimistic check, and a zero Valid that keeps the stored state.
+	ifUnchangedSince := u.ChangedAt
+	newLogin := u.Login
+	if strings.TrimSpace(newLogin) == "" {
+		newLogin = login
+	}
+	unlock, err := b.lockIdentities(ctx, []string{login, newLogin}, u.Email)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	defer unlock()
+	old, oldEntry, err := b.getEntry(ctx, "update", login)
+	if err != nil {
+		return backend.CustomerUser{}, err
+	}
+	dn := oldEntry.DN
+	if u.Valid == 0 {
+		u.Valid = old.Valid
+	}
 	u, err = backend.NormalizeUser(u, true)
 	if err != nil {
 		return backend.CustomerUser{}, err
@@ -253,19 +316,18 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	if err := b.checkWritable(u); err != nil {
 		return backend.CustomerUser{}, err
 	}
-	old, dn, err := b.get(ctx, login)
-	if err != nil {
+	if err := backend.CheckUnchanged(ifUnchangedSince, old.ChangedAt); err != nil {
 		return backend.CustomerUser{}, err
 	}
 	renamed := u.Login != old.Login
-	if backend.LoginKey(u.Login) != backend.LoginKey(old.Login) {
+	if backend.IdentityKey(u.Login) != backend.IdentityKey(old.Login) {
 		if taken, err := b.exists(ctx, b.cfg.LoginAttribute, u.Login, dn); err != nil {
 			return backend.CustomerUser{}, err
 		} else if taken {
 			return backend.CustomerUser{}, backend.ErrDuplicateLogin
 		}
 	}
-	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && backend.FoldKey(u.Email) != backend.FoldKey(old.Email) {
+	if !b.cfg.AllowDuplicateEmail && b.cfg.Attributes.Email != "" && backend.IdentityKey(u.Email) != backend.IdentityKey(old.Email) {
 		if taken, err := b.exists(ctx, b.cfg.Attributes.Email, u.Email, dn); err != nil {
 			return backend.CustomerUser{}, err
 		} else if taken {
@@ -274,12 +336,22 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	}
 	vals := b.values(u)
 	oldDN := dn
+	// The optimistic check is repeated by the directory on the first write
+	// (an assertion on the entryCSN that was read), so that a change made
+	// by another process since the check is not overwritten either.
+	var guard []ldap.Control
+	if !ifUnchangedSince.IsZero() {
+		guard = b.unchangedAssertion(oldEntry)
+	}
+	if testHookBeforeUpdateWrite != nil {
+		testHookBeforeUpdateWrite()
+	}
 	if renamed && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
-		newDN, err := b.rename(ctx, dn, u.Login)
+		newDN, err := b.rename(ctx, dn, u.Login, guard)
 		if err != nil {
 			return backend.CustomerUser{}, err
 		}
-		dn = newDN
+		dn, guard = newDN, nil
 	}
 	mod := ldap.NewModifyRequest(dn, nil)
 	for attr, v := range vals {
@@ -288,26 +360,33 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		}
 		mod.Replace(attr, v)
 	}
-	if err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) }); err != nil {
+	err = b.guarded(guard, func(controls []ldap.Control) error {
+		mod.Controls = controls
+		return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	})
+	if err != nil {
+		if errors.Is(err, backend.ErrConflict) {
+			return backend.CustomerUser{}, err // nothing was written
+		}
 		if dn != oldDN || renamed {
 			// A refused update changes nothing: undo the rename. The context
 			// may be what failed, so the undo gets its own.
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 			defer cancel()
-			if _, uerr := b.rename(uctx, dn, old.Login); uerr != nil {
-				b.log.Error("ldapbackend: could not undo a rename after a failed update", "err", uerr)
+			if _, uerr := b.rename(uctx, dn, old.Login, nil); uerr != nil {
+				b.log.Error("ldapbackend: could not undo a rename after a failed update", "op", "update", "login", login, "error", uerr)
 			}
 		}
 		return backend.CustomerUser{}, schemaRefusal(err)
 	}
-	got, _, err := b.get(ctx, u.Login)
+	got, _, err := b.get(ctx, "update", u.Login)
 	return got, err
 }
 
 // rename gives the entry the RDN login=<newLogin> and returns its new DN. A
 // change of case only is a rename to an equal DN, which servers refuse; the
 // attribute value is replaced in place then.
-func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, error) {
+func (b *Backend) rename(ctx context.Context, dn, newLogin string, guard []ldap.Control) (string, error) {
 	parsed, err := ldap.ParseDN(dn)
 	if err != nil || len(parsed.RDNs) < 2 {
 		return "", errors.New("cannot parse the entry's DN")
@@ -318,11 +397,16 @@ func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, erro
 	if normDN(newDN) == normDN(dn) {
 		mod := ldap.NewModifyRequest(dn, nil)
 		mod.Replace(b.cfg.LoginAttribute, []string{newLogin})
-		err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+		err := b.guarded(guard, func(controls []ldap.Control) error {
+			mod.Controls = controls
+			return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+		})
 		return dn, err
 	}
-	err = b.do(ctx, false, func(c *ldap.Conn) error {
-		return c.ModifyDN(ldap.NewModifyDNRequest(dn, rdn, true, ""))
+	err = b.guarded(guard, func(controls []ldap.Control) error {
+		return b.do(ctx, false, func(c *ldap.Conn) error {
+			return c.ModifyDN(ldap.NewModifyDNWithControlsRequest(dn, rdn, true, "", controls))
+		})
 	})
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return "", backend.ErrDuplicateLogin
@@ -330,10 +414,53 @@ func (b *Backend) rename(ctx context.Context, dn, newLogin string) (string, erro
 	return newDN, err
 }
 
+// testHookBeforeUpdateWrite, when set (by tests), runs between Update's
+// checks and its first write.
+var testHookBeforeUpdateWrite func()
+
+// controlTypeAssertion is the LDAP Assertion control (RFC 4528): the
+// operation is made only if the entry matches the control's filter.
+const controlTypeAssertion = "1.3.6.1.1.12"
+
+// unchangedAssertion gives the control that makes a write fail unless the
+// entry still has the entryCSN it had when read (nil when the directory
+// gives no entryCSN, or refused the control before).
+func (b *Backend) unchangedAssertion(e *ldap.Entry) []ldap.Control {
+	csn := e.GetEqualFoldAttributeValue("entryCSN")
+	if csn == "" || b.noAssertion.Load() {
+		return nil
+	}
+	f, err := ldap.CompileFilter("(entryCSN=" + ldap.EscapeFilter(csn) + ")")
+	if err != nil {
+		return nil
+	}
+	return []ldap.Control{ldap.NewControlString(controlTypeAssertion, true, string(f.Bytes()))}
+}
+
+// guarded runs a write with the guard controls: an assertion that failed
+// is backend.ErrConflict (nothing was written); a directory that does not
+// know the control gets the write without it (the check made just before
+// stands) and is not sent it again.
+func (b *Backend) guarded(guard []ldap.Control, write func([]ldap.Control) error) error {
+	err := write(guard)
+	switch {
+	case guard == nil || err == nil:
+		return err
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed):
+		return backend.ErrConflict
+	case ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultProtocolError):
+		b.noAssertion.Store(true)
+		return write(nil)
+	}
+	return err
+}
+
 // SetPassword changes the user's password with the Password Modify extended
 // operation (the server hashes it), falling back to replacing
 // PasswordAttribute when the server does not support the operation. Empty
-// and white-space-only passwords are refused before any network call.
+// and white-space-only passwords and passwords over
+// backend.MaxNewPasswordBytes (72, what bcrypt reads) are refused before
+// any network call, with a *backend.ValidationError.
 func (b *Backend) SetPassword(ctx context.Context, login, password string) error {
 	if err := b.setPasswordLogin(ctx, login, password); err != nil {
 		return b.opErr("set password", err)
@@ -348,7 +475,7 @@ func (b *Backend) setPasswordLogin(ctx context.Context, login, password string) 
 	if err := checkNewPassword(password); err != nil {
 		return err
 	}
-	_, dn, err := b.get(ctx, login)
+	_, dn, err := b.get(ctx, "set password", login)
 	if err != nil {
 		return err
 	}
@@ -400,7 +527,7 @@ func schemaRefusal(err error) error {
 		if errors.As(err, &le) {
 			code = le.ResultCode
 		}
-		return &backend.ValidationError{Field: "attributes", Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
+		return &backend.ValidationError{Field: backend.FieldAttributes, Reason: "refused by the directory (" + ldap.LDAPResultCodeMap[code] + ")"}
 	}
 	return err
 }

@@ -55,9 +55,9 @@ func openLDAP(context.Context) (backend.CustomerUserBackend, func(), error) {
 	var cfg ldapbackend.Config
 	switch strings.ToLower(*ldapPreset) {
 	case "openldap":
-		cfg = ldapbackend.OpenLDAP
+		cfg = ldapbackend.OpenLDAP()
 	case "ad", "activedirectory":
-		cfg = ldapbackend.ActiveDirectory
+		cfg = ldapbackend.ActiveDirectory()
 	default:
 		return nil, nil, fmt.Errorf("-ldap-preset %q: want openldap or ad", *ldapPreset)
 	}
