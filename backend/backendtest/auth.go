@@ -29,7 +29,7 @@ func (s *suite) testAuthSeeded(t *testing.T) {
 		u, err := h.Backend.Authenticate(ctx(t), login, pwHans)
 		require.NoError(t, err, "%q", login)
 		assert.Equal(t, "hhuber", u.Login)
-		assert.Equal(t, h.Backend.Name(), u.Source)
+		assertSource(t, h, u)
 		assertSameUser(t, seedUser("hhuber"), u)
 	}
 	_, err := h.Backend.Authenticate(ctx(t), "mmuster", pwMax)

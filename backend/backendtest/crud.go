@@ -42,7 +42,7 @@ func (s *suite) testGetSeeded(t *testing.T) {
 		got, err := h.Backend.Get(ctx(t), seed.User.Login)
 		require.NoError(t, err, seed.User.Login)
 		assertSameUser(t, seed.User, got, seed.User.Login)
-		assert.Equal(t, h.Backend.Name(), got.Source, "Source names the backend")
+		assertSource(t, h, got)
 	}
 	hans, err := h.Backend.Get(ctx(t), "hhuber")
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func (s *suite) testAddRoundTrip(t *testing.T) {
 	added, err := h.Backend.Add(ctx(t), u, "pw-roundtrip")
 	require.NoError(t, err)
 	assertSameUser(t, u, added)
-	assert.Equal(t, h.Backend.Name(), added.Source)
+	assertSource(t, h, added)
 	assert.False(t, added.CreatedAt.IsZero(), "CreatedAt is set")
 
 	got, err := h.Backend.Get(ctx(t), "rtuser")

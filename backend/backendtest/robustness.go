@@ -165,7 +165,7 @@ func (s *suite) testBadInput(t *testing.T) {
 			res, err := h.Backend.Search(ctx(t), q)
 			readOK(fmt.Sprintf("Search %s in %+.40v", name, q), err)
 			for _, u := range res {
-				assert.Equal(t, h.Backend.Name(), u.Source)
+				assertSource(t, h, u)
 			}
 		}
 		_, err = h.Backend.Authenticate(ctx(t), v, v)

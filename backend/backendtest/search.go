@@ -42,7 +42,7 @@ func (s *suite) runSearches(t *testing.T, h Harness, cases []searchCase) {
 		require.NoError(t, err, "%+v", c.q)
 		assert.Equal(t, nilIfEmpty(want), nilIfEmpty(logins(got)), "query %+v (prefix mode %v)", c.q, h.Caps.MatchPrefix)
 		for _, u := range got {
-			assert.Equal(t, h.Backend.Name(), u.Source)
+			assertSource(t, h, u)
 		}
 	}
 }

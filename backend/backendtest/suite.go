@@ -42,6 +42,11 @@ type Capabilities struct {
 	// second of two distinct identities as a duplicate. Confusing the two is
 	// never allowed, with or without this.
 	LooserIdentity bool
+	// Sources lists the names a user's Source may have. Empty means the
+	// backend's own Name(); a backend that combines others (policy.Directory)
+	// lists the names of the backends it combines, since Source names the
+	// one that holds the user.
+	Sources []string
 	// NoTimingCase leaves out the case that compares how long refused logins
 	// take; only for a harness that cannot be timed (a remote server shared
 	// with other load), never to hide a leak.
@@ -198,4 +203,15 @@ func requireValidation(t *testing.T, err error, msgAndArgs ...any) *backend.Vali
 	require.Truef(t, errors.As(err, &ve), "want a *backend.ValidationError, got %T: %v %v", err, err, msgAndArgs)
 	require.ErrorIs(t, err, backend.ErrInvalidInput)
 	return ve
+}
+
+// assertSource checks that u.Source names the backend (or, for a combining
+// backend, one of those listed in Capabilities.Sources).
+func assertSource(t *testing.T, h Harness, u backend.CustomerUser) {
+	t.Helper()
+	if len(h.Caps.Sources) == 0 {
+		assert.Equal(t, h.Backend.Name(), u.Source, "Source names the backend")
+		return
+	}
+	assert.Contains(t, h.Caps.Sources, u.Source, "Source names one of the combined backends")
 }
