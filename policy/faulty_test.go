@@ -60,11 +60,13 @@ type faulty struct {
 
 func newFaulty(b backend.CustomerUserBackend) *faulty { return &faulty{CustomerUserBackend: b} }
 
-func (f *faulty) set(m mode)                  { f.mode.Store(int32(m)) }
-func (f *faulty) setDelay(d time.Duration)    { f.delay.Store(int64(d)) }
-func (f *faulty) String() string              { return fmt.Sprintf("faulty(%s)", f.Name()) }
-func (f *faulty) record(op string)            { f.mu.Lock(); f.seen = append(f.seen, op); f.mu.Unlock() }
-func (f *faulty) unavailable(op string) error { return backend.OpError(f.Name(), op, backend.ErrUnavailable) }
+func (f *faulty) set(m mode)               { f.mode.Store(int32(m)) }
+func (f *faulty) setDelay(d time.Duration) { f.delay.Store(int64(d)) }
+func (f *faulty) String() string           { return fmt.Sprintf("faulty(%s)", f.Name()) }
+func (f *faulty) record(op string)         { f.mu.Lock(); f.seen = append(f.seen, op); f.mu.Unlock() }
+func (f *faulty) unavailable(op string) error {
+	return backend.OpError(f.Name(), op, backend.ErrUnavailable)
+}
 
 // enter applies the delay and the mode; it returns an error when the call
 // must fail, and whether reads must find nothing.
