@@ -46,15 +46,18 @@ const (
 // all; other fields may hold the zero-width joiners that scripts and emoji
 // need), at most max runes.
 func checkText(field, v string, max int, multiline, identity bool) *ValidationError {
-	if !utf8.ValidString(v) {
-		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
-	}
-	if len(v) > max*utf8.UTFMax || utf8.RuneCountInString(v) > max {
+	if len(v) > max*utf8.UTFMax || !utf8.ValidString(v) || utf8.RuneCountInString(v) > max {
+		if !utf8.ValidString(v) {
+			return &ValidationError{Field: field, Reason: "not valid UTF-8"}
+		}
 		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
 	}
 	for _, r := range v {
 		if r == 0 {
 			return &ValidationError{Field: field, Reason: "contains a NUL byte"}
+		}
+		if r < utf8.RuneSelf && r >= 0x20 && r != 0x7f {
+			continue // printable ASCII: the common case, nothing to look up
 		}
 		if unicode.IsControl(r) && !(multiline && (r == '\t' || r == '\n' || r == '\r')) {
 			return &ValidationError{Field: field, Reason: "contains a control character"}
