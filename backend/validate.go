@@ -104,12 +104,14 @@ func normalizeIdentity(field string, v *string, max int, required bool) *Validat
 		*v = ""
 		return nil
 	}
-	if !utf8.ValidString(s) {
-		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
-	}
-	s = norm.NFC.String(s)
-	if err := checkText(field, s, max, false, true); err != nil {
+	if err := checkText(field, s, 4*max, false, true); err != nil { // the length is checked in NFC below
 		return err
+	}
+	if n := norm.NFC.String(s); n != s || utf8.RuneCountInString(s) > max {
+		if err := checkText(field, n, max, false, true); err != nil {
+			return err
+		}
+		s = n
 	}
 	*v = s
 	return nil
