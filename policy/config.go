@@ -63,10 +63,11 @@ type Config struct {
 	Hasher *password.Hasher
 	// Now is the clock (nil: time.Now); tests inject one to expire tokens.
 	Now func() time.Time
-	// HedgeAfter is how long Get and Authenticate wait for one backend
-	// before asking the later ones too, in parallel (default 2 ms). Fast
-	// backends are asked one after another, which costs least; a slow one
-	// does not delay the others by more than this.
+	// HedgeAfter (default 2 ms): Get and Authenticate ask backends one
+	// after another, which costs least when they answer fast; before asking
+	// a backend whose Get typically takes longer than this, they ask every
+	// later backend in parallel too, so that the slow one's "not found" does
+	// not add its time to theirs.
 	HedgeAfter time.Duration
 	// DefaultLimit is the number of search results when Query.Limit is 0
 	// (default backend.DefaultLimit).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -24,6 +25,9 @@ type Directory struct {
 	refusal  backend.RefusalTimer
 	locks    keyLocks // serialises uniqueness check + write per identity, in this process
 	readOnly bool
+	// getLatency is each backend's moving average of Get, in nanoseconds.
+	getLatency []atomic.Int64
+	getCalls   []atomic.Int64
 }
 
 var _ backend.CustomerUserBackend = (*Directory)(nil)
@@ -42,6 +46,9 @@ func NewDirectory(cfg Config) (*Directory, error) {
 		byName:   make(map[string]int, len(cfg.Backends)),
 		log:      backend.Logger(cfg.Logger, cfg.Name),
 		readOnly: true,
+
+		getLatency: make([]atomic.Int64, len(cfg.Backends)),
+		getCalls:   make([]atomic.Int64, len(cfg.Backends)),
 	}
 	for i, b := range cfg.Backends {
 		d.byName[b.Name()] = i
@@ -144,107 +151,155 @@ type found struct {
 }
 
 // lookup finds the earliest backend holding login. Backends are asked in
-// order; one that has not answered after HedgeAfter makes the Directory ask
-// the later ones in parallel as well. Once the outcome is known the
-// remaining calls are cancelled. A failed backend before the holder (or with
-// no holder at all) makes the lookup fail closed with ErrUnavailable, unless
-// AllowDegradedLogin (then the later holder is returned and the failure
-// logged). It returns index -1 and ErrNotFound when no backend holds login.
+// order, one after another, which costs least when they answer fast; before
+// asking a backend whose Get typically takes longer than HedgeAfter, the
+// Directory also asks every later backend in parallel, so that a slow
+// backend saying "not found" does not add its time to theirs. Once the
+// outcome is known the remaining calls are cancelled. A failed backend
+// before the holder (or with no holder at all) makes the lookup fail closed
+// with ErrUnavailable, unless AllowDegradedLogin (then the later holder is
+// returned and the failure logged). It returns index -1 and ErrNotFound
+// when no backend holds login.
 func (d *Directory) lookup(ctx context.Context, op, login string) (found, error) {
-	n := len(d.backends)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type answer struct {
-		u   backend.CustomerUser
-		err error
-	}
-	var (
-		mu      sync.Mutex
-		started = make([]bool, n)
-		answers = make([]chan answer, n)
-	)
-	startFrom := func(from int) { // starts every backend from 'from' on that is not running
-		mu.Lock()
-		defer mu.Unlock()
-		for j := from; j < n; j++ {
-			if started[j] {
-				continue
-			}
-			started[j] = true
-			ch := make(chan answer, 1)
-			answers[j] = ch
-			go func(b backend.CustomerUserBackend) {
-				u, err := b.Get(ctx, login)
-				ch <- answer{u, err}
-			}(d.backends[j])
+	f := found{index: -1}
+	i, err := d.lookupInto(ctx, op, login, &f.user)
+	f.index = i
+	return f, err
+}
+
+// lookupInto is lookup writing into *f, which spares copies of the user on
+// the hot path of Get.
+func (d *Directory) lookupInto(ctx context.Context, op, login string, u *backend.CustomerUser) (int, error) {
+	var par *parallelGets // created only when a slow backend is met
+	defer func() {
+		if par != nil {
+			par.cancel()
 		}
-	}
+	}()
 	var fails failures
 	for i, b := range d.backends {
-		mu.Lock()
-		running := started[i]
-		ch := answers[i]
-		mu.Unlock()
-		var a answer
-		if running {
-			select {
-			case a = <-ch:
-			case <-ctx.Done():
-				return found{index: -1}, ctx.Err()
-			}
+		var err error
+		if par != nil && par.started(i) {
+			*u, err = par.wait(ctx, i)
 		} else {
-			var hedge *time.Timer
-			if i < n-1 {
-				next := i + 1
-				hedge = time.AfterFunc(d.cfg.HedgeAfter, func() { startFrom(next) })
+			if i < len(d.backends)-1 && d.slow(i) {
+				if par == nil {
+					par = newParallelGets(ctx, d.backends, login)
+				}
+				par.startFrom(i + 1)
 			}
-			a.u, a.err = b.Get(ctx, login)
-			if hedge != nil {
-				hedge.Stop()
+			if d.getCalls[i].Add(1)%latencySampleEvery == 1 || d.slow(i) {
+				start := time.Now()
+				*u, err = b.Get(ctx, login)
+				d.observeGet(i, time.Since(start))
+			} else {
+				*u, err = b.Get(ctx, login)
 			}
 		}
 		switch {
-		case a.err == nil:
+		case err == nil:
 			if fails.merr != nil {
 				if !d.cfg.AllowDegradedLogin {
-					return found{index: -1}, unavailable(&fails)
+					*u = backend.CustomerUser{}
+					return -1, unavailable(&fails)
 				}
 				d.log.WarnContext(ctx, backend.LogUnavailable, "op", op, "login", login, "error", fails.err(),
 					"answered_by", b.Name())
 			}
-			return found{index: i, user: a.u}, nil
-		case errors.Is(a.err, backend.ErrNotFound):
+			return i, nil
+		case errors.Is(err, backend.ErrNotFound):
 			continue
-		case errors.Is(a.err, backend.ErrInvalidInput):
-			return found{index: -1}, a.err
+		case errors.Is(err, backend.ErrInvalidInput):
+			return -1, err
 		default:
-			if err := ctx.Err(); err != nil {
-				return found{index: -1}, err
+			if cerr := ctx.Err(); cerr != nil {
+				return -1, cerr
 			}
-			fails.add(b.Name(), a.err)
-			d.log.WarnContext(ctx, backend.LogUnavailable, "op", op, "error", a.err, "failed_backend", b.Name())
+			fails.add(b.Name(), err)
+			d.log.WarnContext(ctx, backend.LogUnavailable, "op", op, "error", err, "failed_backend", b.Name())
 		}
 	}
+	*u = backend.CustomerUser{}
 	if fails.merr != nil {
-		return found{index: -1}, unavailable(&fails)
+		return -1, unavailable(&fails)
 	}
-	return found{index: -1}, backend.ErrNotFound
+	return -1, backend.ErrNotFound
+}
+
+// latencySampleEvery: one Get in this many (and every Get of a backend
+// that is slow) is timed for the moving average; reading the clock twice
+// costs a fifth of a memory backend's Get.
+const latencySampleEvery = 16
+
+// slow reports whether backend i's Get typically takes longer than HedgeAfter.
+func (d *Directory) slow(i int) bool {
+	return time.Duration(d.getLatency[i].Load()) > d.cfg.HedgeAfter
+}
+
+// observeGet folds one Get's duration into backend i's moving average (an
+// exponentially weighted one, 1/8 per call).
+func (d *Directory) observeGet(i int, took time.Duration) {
+	old := d.getLatency[i].Load()
+	d.getLatency[i].Store(old + (int64(took)-old)/8)
+}
+
+// parallelGets runs the Gets of later backends in goroutines.
+type parallelGets struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	backends []backend.CustomerUserBackend
+	login    string
+	answers  []chan getAnswer
+}
+
+type getAnswer struct {
+	u   backend.CustomerUser
+	err error
+}
+
+func newParallelGets(ctx context.Context, backends []backend.CustomerUserBackend, login string) *parallelGets {
+	ctx, cancel := context.WithCancel(ctx)
+	return &parallelGets{ctx: ctx, cancel: cancel, backends: backends, login: login, answers: make([]chan getAnswer, len(backends))}
+}
+
+func (p *parallelGets) started(i int) bool { return p.answers[i] != nil }
+
+// startFrom starts the Get of every backend from 'from' on not yet started.
+func (p *parallelGets) startFrom(from int) {
+	for j := from; j < len(p.backends); j++ {
+		if p.answers[j] != nil {
+			continue
+		}
+		ch := make(chan getAnswer, 1)
+		p.answers[j] = ch
+		go func(b backend.CustomerUserBackend) {
+			u, err := b.Get(p.ctx, p.login)
+			ch <- getAnswer{u, err}
+		}(p.backends[j])
+	}
+}
+
+// wait gives backend i's answer, or the caller's context error.
+func (p *parallelGets) wait(ctx context.Context, i int) (backend.CustomerUser, error) {
+	select {
+	case a := <-p.answers[i]:
+		return a.u, a.err
+	case <-ctx.Done():
+		return backend.CustomerUser{}, ctx.Err()
+	}
 }
 
 // Get returns the user from the earliest backend that holds the login (valid
 // or not: invalid users stay readable for ticket history). A login that no
 // reachable backend holds while some backend is down gives ErrUnavailable,
 // never ErrNotFound, which would let a caller create a duplicate.
-func (d *Directory) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
-	l, err := backend.NormalizeLogin(login)
-	if err != nil {
+func (d *Directory) Get(ctx context.Context, login string) (u backend.CustomerUser, err error) {
+	// The backends check the login (backend.NormalizeLogin) themselves; a
+	// malformed one ends the lookup at the first backend with ErrInvalidInput.
+	if _, err = d.lookupInto(ctx, "get", login, &u); err != nil {
 		return backend.CustomerUser{}, d.opErr("get", err)
 	}
-	f, err := d.lookup(ctx, "get", l)
-	if err != nil {
-		return backend.CustomerUser{}, d.opErr("get", err)
-	}
-	return f.user, nil
+	return u, nil
 }
 
 // Search asks every backend at once, merges their results, drops later
