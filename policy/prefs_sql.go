@@ -54,10 +54,11 @@ type SQLPreferencesConfig struct {
 // several rows for one key the last one read counts, as in OTRS. Every write
 // replaces all of them with one row.
 //
-// Writes to one user are serialised by a named lock (GET_LOCK on a name
-// derived from database, table and identity key) held for the write's
+// Writes to one user are serialised by a named lock held for the write's
 // transaction, so Increment is atomic across processes: no increment is
-// lost. Writers that do not take the lock (a Znuny) are not serialised with
+// lost. The lock is GET_LOCK("customeruser.prefs." + the hex of the first 20
+// bytes of SHA-256(database + "\x00" + table + "\x00" +
+// backend.IdentityKey(login))). Writers that do not take the lock (a Znuny) are not serialised with
 // it. LoginsWith scans the table (OTRS indexes only user_id).
 type SQLPreferences struct {
 	db       *sql.DB
@@ -255,11 +256,25 @@ func scanRows(rows *sql.Rows) ([]prefRow, error) {
 	return out, rows.Err()
 }
 
-// userRows gives the rows of login's identity, in the order read.
+// errUnstorable is a lookup of a value the column's character set cannot
+// hold (a 4-byte character in a utf8mb3 column): no row can match it.
+var errUnstorable = errors.New("not representable in the column's character set")
+
+// unstorable turns the server's refusal to compare with a value the column
+// cannot hold into errUnstorable.
+func unstorable(err error) error {
+	if mysqlNumber(err) == erCollationMix {
+		return errUnstorable
+	}
+	return err
+}
+
+// userRows gives the rows of login's identity, in the order read
+// (errUnstorable when the column cannot hold the login).
 func (s *SQLPreferences) userRows(ctx context.Context, q queryer, op, login string) ([]prefRow, error) {
 	rows, err := q.QueryContext(ctx, s.selectUser, login)
 	if err != nil {
-		return nil, err
+		return nil, unstorable(err)
 	}
 	all, err := scanRows(rows)
 	if err != nil {
@@ -295,7 +310,7 @@ func (s *SQLPreferences) Preferences(ctx context.Context, login string) (map[str
 		return nil, prefsErr(op, err)
 	}
 	rows, err := s.userRows(ctx, s.db, op, login)
-	if err != nil {
+	if err != nil && !errors.Is(err, errUnstorable) {
 		return nil, s.fail(ctx, op, err)
 	}
 	out := make(map[string]string, len(rows))
@@ -339,7 +354,7 @@ func (s *SQLPreferences) Increment(ctx context.Context, login, key string, delta
 	}
 	if delta == 0 {
 		rows, err := s.userRows(ctx, s.db, op, login)
-		if err != nil {
+		if err != nil && !errors.Is(err, errUnstorable) {
 			return 0, s.fail(ctx, op, err)
 		}
 		return max(counterValue(current(rows)[key].value), 0), nil
@@ -361,6 +376,12 @@ func (s *SQLPreferences) Increment(ctx context.Context, login, key string, delta
 func (s *SQLPreferences) rewrite(ctx context.Context, op, login, key string, next func(cur string) (string, bool)) error {
 	return s.fail(ctx, op, s.locked(ctx, []string{login}, func(tx *sql.Tx) error {
 		rows, err := s.userRows(ctx, tx, op, login)
+		if errors.Is(err, errUnstorable) {
+			if _, keep := next(""); keep {
+				return &backend.ValidationError{Field: backend.FieldLogin, Reason: "does not fit the database column"}
+			}
+			return nil // nothing to delete
+		}
 		if err != nil {
 			return err
 		}
@@ -423,6 +444,9 @@ func (s *SQLPreferences) LoginsWith(ctx context.Context, key, value string) ([]s
 	if err == nil {
 		found, err = scanRows(rows)
 	}
+	if errors.Is(unstorable(err), errUnstorable) {
+		return nil, nil // the column cannot hold the key or value
+	}
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
@@ -462,12 +486,18 @@ func (s *SQLPreferences) Rename(ctx context.Context, oldLogin, newLogin string) 
 	}
 	return s.fail(ctx, op, s.locked(ctx, []string{oldLogin, newLogin}, func(tx *sql.Tx) error {
 		old, err := s.userRows(ctx, tx, op, oldLogin)
+		if errors.Is(err, errUnstorable) {
+			return nil // nothing to move
+		}
 		if err != nil || len(old) == 0 {
 			return err
 		}
 		moved := current(old)
 		if !backend.SameIdentity(oldLogin, newLogin) {
 			target, err := s.userRows(ctx, tx, op, newLogin)
+			if errors.Is(err, errUnstorable) {
+				return &backend.ValidationError{Field: backend.FieldLogin, Reason: "does not fit the database column"}
+			}
 			if err != nil {
 				return err
 			}
@@ -566,6 +596,7 @@ const (
 	erLockDeadlock = 1213
 	erDataTooLong  = 1406
 	erBadString    = 1366 // e.g. a 4-byte character in a utf8mb3 column
+	erCollationMix = 1267 // comparing such a character with a utf8mb3 column
 )
 
 // unavailableErrors are server errors that mean the server is going away or
@@ -605,9 +636,11 @@ func (s *SQLPreferences) fail(ctx context.Context, op string, err error) error {
 	case n == erDataTooLong || n == erBadString:
 		field := fieldPrefValue
 		msg := err.Error()
-		if strings.Contains(msg, "'"+s.cols[1]+"'") {
+		// "column 'k'" (too long) or "column `db`.`t`.`k`" (bad string).
+		names := func(col string) bool { return strings.Contains(msg, "'"+col+"'") || strings.Contains(msg, "`"+col+"`") }
+		if names(s.cols[1]) {
 			field = fieldPrefKey
-		} else if strings.Contains(msg, "'"+s.cols[0]+"'") {
+		} else if names(s.cols[0]) {
 			field = backend.FieldLogin
 		}
 		err = &backend.ValidationError{Field: field, Reason: "does not fit the database column"}

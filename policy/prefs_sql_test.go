@@ -1,8 +1,13 @@
 package policy_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -88,7 +93,8 @@ func TestSQLPreferencesExistingTable(t *testing.T) {
 		return ddl
 	}
 	ddl := showCreate()
-	s := newSQLPreferences(t, db, policy.SQLPreferencesConfig{CreateTable: true})
+	var logs bytes.Buffer
+	s := newSQLPreferences(t, db, policy.SQLPreferencesConfig{CreateTable: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	assert.Equal(t, ddl, showCreate(), "an existing table is used as it is")
 	count := func(login, key string) int {
 		t.Helper()
@@ -111,6 +117,7 @@ func TestSQLPreferencesExistingTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rene"}, logins)
 	assert.Equal(t, map[string]string{"Null": ""}, prefs("bob"))
+	assert.Contains(t, logs.String(), backend.LogIdentityMismatch)
 
 	// Duplicates: one value is read, the same by every method.
 	p := prefs("HHUBER")
@@ -165,8 +172,30 @@ func TestSQLPreferencesLegacyCharset(t *testing.T) {
 		require.ErrorAs(t, err, &verr)
 		assert.Equal(t, "Value", verr.Field)
 	}
+	err = s.SetPreference(t.Context(), "anna😀", "Emoji", "x")
+	var verr *backend.ValidationError
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, backend.FieldLogin, verr.Field)
+	p, err := s.Preferences(t.Context(), "anna😀")
+	require.NoError(t, err)
+	assert.Empty(t, p, "no row can hold it")
+	n, err := s.Increment(t.Context(), "anna😀", "N", 0)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = s.Increment(t.Context(), "anna😀", "N", 1)
+	require.ErrorAs(t, err, &verr)
+	require.NoError(t, s.DeletePreference(t.Context(), "anna😀", "N"))
+	require.NoError(t, s.Rename(t.Context(), "anna😀", "anna"))
+	require.ErrorAs(t, s.Rename(t.Context(), "anna", "anna😀"), &verr)
+	assert.Equal(t, backend.FieldLogin, verr.Field)
+	logins, err := s.LoginsWith(t.Context(), "Emoji😀", "x")
+	require.NoError(t, err)
+	assert.Empty(t, logins)
+	err = s.SetPreference(t.Context(), "anna", "Emoji😀", "x")
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, "Key", verr.Field)
 	// A case-sensitive collation: lookups still follow the identity rule.
-	p, err := s.Preferences(t.Context(), "ANNA")
+	p, err = s.Preferences(t.Context(), "ANNA")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"Emoji": "none"}, p)
 }
@@ -252,4 +281,37 @@ func TestSQLPreferencesUnavailable(t *testing.T) {
 	defer cancel()
 	_, err = policy.NewSQLPreferences(cctx, db, policy.SQLPreferencesConfig{})
 	check(err)
+}
+
+// TestSQLPreferencesLockTimeout: a write waits for the user's lock at most
+// LockTimeout (or until ctx ends), fails with ErrUnavailable, and leaves the
+// store usable.
+func TestSQLPreferencesLockTimeout(t *testing.T) {
+	d := testmysql.NewDatabase(t)
+	ctx := t.Context()
+	s := newSQLPreferences(t, d.DB, policy.SQLPreferencesConfig{CreateTable: true, LockTimeout: 300 * time.Millisecond})
+	other, err := d.DB.Conn(ctx)
+	require.NoError(t, err)
+	defer other.Close()
+	sum := sha256.Sum256([]byte(d.Name + "\x00customer_preferences\x00hhuber"))
+	name := "customeruser.prefs." + hex.EncodeToString(sum[:20])
+	var got int
+	require.NoError(t, other.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got))
+	require.Equal(t, 1, got)
+
+	start := time.Now()
+	_, err = s.Increment(ctx, "HHuber", policy.KeyLoginFailed, 1)
+	require.ErrorIs(t, err, backend.ErrUnavailable)
+	assert.Less(t, time.Since(start), 3*time.Second)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err = s.SetPreference(short, "hhuber", "Lang", "de")
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backend.ErrUnavailable), err.Error())
+	require.NoError(t, s.SetPreference(ctx, "bob", "Lang", "de"), "other users are not held up")
+
+	require.NoError(t, other.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", name).Scan(&got))
+	n, err := s.Increment(ctx, "HHuber", policy.KeyLoginFailed, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the timed-out increment changed nothing")
 }
