@@ -55,11 +55,14 @@ type SQLPreferencesConfig struct {
 // replaces all of them with one row.
 //
 // Writes to one user are serialised by a named lock held for the write's
-// transaction, so Increment is atomic across processes: no increment is
-// lost. The lock is GET_LOCK("customeruser.prefs." + the hex of the first 20
-// bytes of SHA-256(database + "\x00" + table + "\x00" +
-// backend.IdentityKey(login))). Writers that do not take the lock (a Znuny) are not serialised with
-// it. LoginsWith scans the table (OTRS indexes only user_id).
+// transaction (READ COMMITTED), so Increment is atomic across processes: no
+// increment is lost. The lock is GET_LOCK("customeruser.prefs." + the hex of
+// the first 20 bytes of SHA-256(database + "\x00" + table + "\x00" +
+// backend.IdentityKey(login))). Writers that do not take the lock (a Znuny)
+// are not serialised with it. Nothing is cached here; a Znuny caches a
+// user's preferences (CustomerUserPreferencesDB) and sees changes made here
+// when its cache entry expires or is cleared. LoginsWith scans the table
+// (OTRS indexes only user_id).
 type SQLPreferences struct {
 	db       *sql.DB
 	log      *slog.Logger
