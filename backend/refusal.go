@@ -60,10 +60,13 @@ func (t *RefusalTimer) Typical() time.Duration {
 }
 
 // Pad waits until start plus Typical, or until ctx is done, whichever comes
-// first. It returns ctx.Err() when the context ended the wait.
+// first. It returns ctx.Err() when the context ended the wait. A wait of
+// less than an eighth of Typical is skipped: a timer overshoots by about as
+// much, and a backend that already spent a dummy hash is that close.
 func (t *RefusalTimer) Pad(ctx context.Context, start time.Time) error {
-	wait := time.Until(start.Add(t.Typical()))
-	if wait <= 0 {
+	typical := t.Typical()
+	wait := time.Until(start.Add(typical))
+	if wait <= typical/8 {
 		return ctx.Err()
 	}
 	timer := time.NewTimer(wait)

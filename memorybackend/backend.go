@@ -20,6 +20,9 @@ type Backend struct {
 
 	mu sync.RWMutex
 	s  *store
+
+	refusal     backend.RefusalTimer // every refused login takes a wrong password's time
+	errNotFound error                // Get's answer for an unknown login, made once
 }
 
 var _ backend.CustomerUserBackend = (*Backend)(nil)
@@ -31,20 +34,13 @@ var _ backend.CustomerUserBackend = (*Backend)(nil)
 func New(cfg Config) (*Backend, error) {
 	set, err := cfg.settings()
 	if err != nil {
-		return nil, backend.OpError(nameOf(cfg), "new", err)
+		return nil, err
 	}
-	b := &Backend{cfg: set}
+	b := &Backend{cfg: set, errNotFound: backend.OpError(set.name, "get", backend.ErrNotFound)}
 	if err := b.load(cfg.Users); err != nil {
 		return nil, backend.OpError(set.name, "new", err)
 	}
 	return b, nil
-}
-
-func nameOf(cfg Config) string {
-	if cfg.Name == "" {
-		return DefaultName
-	}
-	return cfg.Name
 }
 
 // load normalises, hashes and indexes the initial users.
@@ -67,9 +63,9 @@ func (b *Backend) load(users []User) error {
 		}
 		switch {
 		case in.Password != "" && in.PasswordHash != "":
-			return fmt.Errorf("user %d: %w", i, &backend.ValidationError{Field: "password", Reason: "both Password and PasswordHash given"})
+			return fmt.Errorf("user %d: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
 		case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
-			return fmt.Errorf("user %d (%q): %w", i, u.Login, &backend.ValidationError{Field: "password hash", Reason: "malformed or unsupported hash format"})
+			return fmt.Errorf("user %d (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
 		case in.Password != "":
 			if err := backend.CheckPassword(in.Password); err != nil {
 				return fmt.Errorf("user %d: %w", i, err)
@@ -132,6 +128,17 @@ func (b *Backend) hashAll(users []User, recs []*record, idx []int) error {
 
 func (b *Backend) now() time.Time { return b.cfg.now().Round(0) }
 
+// nextChange is the ChangedAt of a write to r: now, or just after r's
+// ChangedAt when the clock has not moved on since (or went back), so that
+// every write gives a new ChangedAt for the optimistic check of Update.
+func (b *Backend) nextChange(r *record) time.Time {
+	now := b.now()
+	if !now.After(r.user.ChangedAt) {
+		now = r.user.ChangedAt.Add(time.Nanosecond)
+	}
+	return now
+}
+
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.name }
 
@@ -187,7 +194,7 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 	defer b.mu.RUnlock()
 	r := b.s.byLogin[key]
 	if r == nil {
-		return backend.CustomerUser{}, b.fail("get", backend.ErrNotFound)
+		return backend.CustomerUser{}, b.errNotFound
 	}
 	return b.out(r), nil
 }
@@ -219,7 +226,7 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password stri
 	}
 	var hash string
 	if password != "" {
-		if hash, err = b.cfg.hasher.Hash(password); err != nil {
+		if hash, err = b.cfg.hasher.HashContext(ctx, password); err != nil {
 			return backend.CustomerUser{}, b.fail(op, fmt.Errorf("hashing the password: %w", err))
 		}
 	}
@@ -268,8 +275,10 @@ func (b *Backend) checkFree(u backend.CustomerUser, self *record) error {
 // Update replaces the stored fields of the user with this login by those of
 // u (a whole-record replace: empty fields of u clear stored ones). u.Login
 // different from login, even only in case, renames the user to u.Login's
-// spelling; an empty u.Login keeps the login. The password hash and
-// CreatedAt are kept; ChangedAt is set.
+// spelling; an empty u.Login keeps the login. A zero u.Valid keeps the
+// stored state. When u.ChangedAt is set, the update is made only if the
+// stored record has that ChangedAt (backend.ErrConflict otherwise). The
+// password hash and CreatedAt are kept; ChangedAt moves forward.
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	const op = "update"
 	if err := b.begin(ctx, true); err != nil {
@@ -278,6 +287,15 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
+	}
+	ifUnchangedSince, keepValid := u.ChangedAt, u.Valid == 0
+	if keepValid {
+		u.Valid = backend.Valid // checked as valid; the stored state is put back below
+		b.mu.RLock()
+		if r := b.s.byLogin[backend.LoginKey(login)]; r != nil {
+			u.Valid = r.user.Valid
+		}
+		b.mu.RUnlock()
 	}
 	u, err = backend.NormalizeUser(u, false)
 	if err != nil {
@@ -288,6 +306,18 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	r := b.s.byLogin[backend.LoginKey(login)]
 	if r == nil {
 		return backend.CustomerUser{}, b.fail(op, backend.ErrNotFound)
+	}
+	if err := backend.CheckUnchanged(ifUnchangedSince, r.user.ChangedAt); err != nil {
+		return backend.CustomerUser{}, b.fail(op, err)
+	}
+	if keepValid && u.Valid != r.user.Valid {
+		// The state changed between the two locks: keep what is stored now,
+		// and check the email syntax as NormalizeUser would for it.
+		if u.Valid = r.user.Valid; u.Valid == backend.Valid {
+			if err := backend.CheckEmail(u.Email); err != nil {
+				return backend.CustomerUser{}, b.fail(op, err)
+			}
+		}
 	}
 	if u.Login == "" {
 		u.Login = r.user.Login
@@ -301,7 +331,7 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	} else if err := b.checkFree(u, r); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	u.CreatedAt, u.ChangedAt = r.user.CreatedAt, b.now()
+	u.CreatedAt, u.ChangedAt = r.user.CreatedAt, b.nextChange(r)
 	b.s.remove(r)
 	r.user = u
 	b.s.refresh(r)
@@ -330,7 +360,7 @@ func (b *Backend) SetPassword(ctx context.Context, login, password string) error
 		return b.fail(op, backend.ErrNotFound)
 	}
 	// Hash without holding the lock: bcrypt takes a while.
-	hash, err := b.cfg.hasher.Hash(password)
+	hash, err := b.cfg.hasher.HashContext(ctx, password)
 	if err != nil {
 		return b.fail(op, fmt.Errorf("hashing the password: %w", err))
 	}
@@ -344,24 +374,36 @@ func (b *Backend) SetPassword(ctx context.Context, login, password string) error
 		return b.fail(op, backend.ErrNotFound)
 	}
 	r.hash = hash
-	r.user.ChangedAt = b.now()
+	r.user.ChangedAt = b.nextChange(r)
 	return nil
 }
 
 // Authenticate checks the password of the user with this login. Unknown
-// logins, users without a password and wrong passwords give
-// backend.ErrInvalidCredentials after the same hashing work; a right password
-// of a user that is not Valid gives backend.ErrAccountInvalid. A successful
-// login with a weak or outdated hash stores a new hash (unless read-only).
+// logins, users without a password, malformed logins and passwords, and
+// wrong passwords all give backend.ErrInvalidCredentials and take the same
+// time (a dummy hash, then backend.RefusalTimer); a right password of a user
+// that is not Valid gives a *backend.AccountInvalidError with the state. A
+// successful login with a weak or outdated hash stores a new hash (unless
+// read-only). A context that ends during hashing ends the call with its
+// error.
 func (b *Backend) Authenticate(ctx context.Context, login, password string) (backend.CustomerUser, error) {
 	const op = "authenticate"
+	start := time.Now()
 	if err := b.begin(ctx, false); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	login, err := backend.NormalizeLogin(login)
-	if err != nil {
-		b.cfg.hasher.Dummy(password)
+	refuse := func() (backend.CustomerUser, error) {
+		if err := b.cfg.hasher.DummyContext(ctx, password); err != nil {
+			return backend.CustomerUser{}, b.fail(op, err)
+		}
+		if err := b.refusal.Pad(ctx, start); err != nil {
+			return backend.CustomerUser{}, b.fail(op, err)
+		}
 		return backend.CustomerUser{}, b.fail(op, backend.ErrInvalidCredentials)
+	}
+	login, err := backend.NormalizeLogin(login)
+	if err != nil || !backend.CheckLoginPassword(password) {
+		return refuse()
 	}
 	key := backend.LoginKey(login)
 	b.mu.RLock()
@@ -375,32 +417,37 @@ func (b *Backend) Authenticate(ctx context.Context, login, password string) (bac
 	}
 	b.mu.RUnlock()
 	if r == nil || hash == "" {
-		b.cfg.hasher.Dummy(password)
-		return backend.CustomerUser{}, b.fail(op, backend.ErrInvalidCredentials)
+		return refuse()
 	}
-	ok, rehash := b.cfg.hasher.Verify(hash, password, stored)
-	if !ok || password == "" {
+	ok, rehash, err := b.cfg.hasher.VerifyContext(ctx, hash, password, stored)
+	if err != nil {
+		return backend.CustomerUser{}, b.fail(op, err)
+	}
+	if !ok {
+		b.refusal.Observe(time.Since(start))
 		return backend.CustomerUser{}, b.fail(op, backend.ErrInvalidCredentials)
 	}
 	if u.Valid != backend.Valid {
-		return backend.CustomerUser{}, b.fail(op, backend.ErrAccountInvalid)
+		return backend.CustomerUser{}, b.fail(op, &backend.AccountInvalidError{State: u.Valid})
 	}
 	if rehash && !b.cfg.readOnly {
-		b.rehash(key, hash, password)
+		b.rehash(ctx, key, hash, password)
 	}
 	return u, nil
 }
 
 // rehash replaces old by a new hash of password, unless the hash changed
-// meanwhile. A failure only leaves the old hash in place.
-func (b *Backend) rehash(key, old, password string) {
-	h, err := b.cfg.hasher.Hash(password)
+// meanwhile. A failure only leaves the old hash in place (and is logged).
+func (b *Backend) rehash(ctx context.Context, key, old, password string) {
+	h, err := b.cfg.hasher.HashContext(ctx, password)
 	if err != nil {
+		b.cfg.log.WarnContext(ctx, backend.LogRehashFailed, "op", "authenticate", "error", err)
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r := b.s.byLogin[key]; r != nil && r.hash == old {
 		r.hash = h
+		b.cfg.log.InfoContext(ctx, backend.LogRehashed, "op", "authenticate", "login", r.user.Login)
 	}
 }

@@ -19,8 +19,8 @@ var testHasher = password.Hasher{Cost: 4}
 
 func newBackend(t testing.TB, cfg Config) *Backend {
 	t.Helper()
-	if cfg.Hasher == (password.Hasher{}) {
-		cfg.Hasher = testHasher
+	if cfg.Hasher == nil {
+		cfg.Hasher = &testHasher
 	}
 	b, err := New(cfg)
 	require.NoError(t, err)
@@ -51,14 +51,14 @@ func TestNewConfig(t *testing.T) {
 		{"search field twice", Config{SearchFields: []SearchField{FieldLogin, FieldLogin}}},
 		{"empty search fields", Config{SearchFields: []SearchField{}}},
 		{"empty attribute name", Config{SearchFields: []SearchField{AttributeField("")}}},
-		{"bcrypt cost too low", Config{Hasher: password.Hasher{Cost: 3}}},
+		{"bcrypt cost too low", Config{Hasher: &password.Hasher{Cost: 3}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(tc.cfg)
 			require.Error(t, err)
 			assert.Nil(t, b)
 			assert.ErrorIs(t, err, backend.ErrInvalidInput)
-			assert.Contains(t, err.Error(), "customeruser memory: new:")
+			assert.Contains(t, err.Error(), "customeruser memory: config:")
 		})
 	}
 
@@ -124,7 +124,7 @@ func TestNewUsers(t *testing.T) {
 		{"duplicate email allowed", []User{{CustomerUser: hans}, {CustomerUser: person("x", "X", "Y", "HANS@example.com", "C")}}, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := New(Config{Users: tc.users, AllowDuplicateEmail: tc.dup, Hasher: testHasher})
+			b, err := New(Config{Users: tc.users, AllowDuplicateEmail: tc.dup, Hasher: &testHasher})
 			if tc.want == nil {
 				require.NoError(t, err)
 				checkInvariants(t, b)
@@ -187,7 +187,7 @@ func TestAutoLogin(t *testing.T) {
 	_, err = b.Add(ctx, person("", "F", "L", "x@example.com", "C"), "")
 	var ve *backend.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "login", ve.Field)
+	assert.Equal(t, backend.FieldLogin, ve.Field)
 	assert.Equal(t, 0, b.Len())
 }
 
@@ -252,6 +252,7 @@ func TestRenameKeepsIndexesConsistent(t *testing.T) {
 			checkInvariants(t, b)
 
 			// Renaming onto another user, or taking its email, fails and changes nothing.
+			u = after
 			u.Login = "BRAVO"
 			_, err = b.Update(ctx, "zulu", u)
 			require.ErrorIs(t, err, backend.ErrDuplicateLogin)

@@ -2,6 +2,7 @@ package memorybackend
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -36,9 +37,14 @@ type Config struct {
 	// Users are loaded by New, checked with backend.NormalizeUser; a
 	// duplicate login (or email, unless AllowDuplicateEmail) is an error.
 	Users []User
-	// Hasher hashes new passwords and verifies stored ones. The zero value
-	// writes standard "$2a$" bcrypt of cost password.DefaultCost.
-	Hasher password.Hasher
+	// Hasher hashes new passwords and verifies stored ones. nil means
+	// password.Hasher{}: standard "$2a$" bcrypt of cost
+	// password.DefaultCost, the same as a non-nil zero Hasher in every
+	// backend. New copies it: changing it afterwards changes nothing.
+	Hasher *password.Hasher
+	// Logger receives the backend's log records (a failed rehash); nil
+	// means slog.Default().
+	Logger *slog.Logger
 	// SearchFields are the fields a word of Query.Search is matched against;
 	// nil means DefaultSearchFields.
 	SearchFields []SearchField
@@ -90,7 +96,9 @@ const attributePrefix = "attribute:"
 func AttributeField(name string) SearchField { return SearchField(attributePrefix + name) }
 
 // DefaultSearchFields are the fields searched when Config.SearchFields is nil:
-// login, first name, last name, customer IDs and email, as DESIGN.md states.
+// login, first name, last name, customer IDs and email. When both names are
+// search fields, the full name (first and last name with a space) is searched
+// too, so that a phrase may match it.
 var DefaultSearchFields = []SearchField{FieldLogin, FieldFirstName, FieldLastName, FieldCustomerID, FieldEmail}
 
 // fieldFunc appends the values of one search field of u to dst.
@@ -132,6 +140,7 @@ type settings struct {
 	hasher       password.Hasher
 	fields       []fieldFunc
 	now          func() time.Time
+	log          *slog.Logger
 }
 
 func (c Config) settings() (settings, error) {
@@ -142,29 +151,33 @@ func (c Config) settings() (settings, error) {
 		defaultLimit: c.DefaultLimit,
 		autoPrefix:   strings.TrimSpace(c.AutoLoginPrefix),
 		dupEmail:     c.AllowDuplicateEmail,
-		hasher:       c.Hasher,
 		now:          c.Now,
 	}
 	if s.name == "" {
 		s.name = DefaultName
 	}
-	bad := func(field, reason string) (settings, error) {
-		return settings{}, &backend.ValidationError{Field: "config " + field, Reason: reason}
+	s.log = backend.Logger(c.Logger, s.name)
+	var problems []*backend.ValidationError
+	bad := func(field, reason string) {
+		problems = append(problems, &backend.ValidationError{Field: "Config." + field, Reason: reason})
 	}
 	switch {
-	case s.defaultLimit < 0:
-		return bad("DefaultLimit", "negative")
+	case s.defaultLimit < 0 || s.defaultLimit > backend.MaxLimit:
+		bad("DefaultLimit", fmt.Sprintf("outside 0..%d (0 means %d)", backend.MaxLimit, backend.DefaultLimit))
 	case s.defaultLimit == 0:
 		s.defaultLimit = backend.DefaultLimit
 	}
-	if err := c.Hasher.Check(); err != nil {
-		return settings{}, err
+	if c.Hasher != nil {
+		s.hasher = *c.Hasher
+	}
+	if err := s.hasher.Check(); err != nil {
+		bad("Hasher", err.Error())
 	}
 	if s.autoPrefix != "" {
 		// The longest candidate must still be a valid login.
 		sample := backend.AutoLogin(s.autoPrefix, time.Date(2006, 1, 2, 15, 4, 0, 0, time.UTC), 1_000_000)
 		if _, err := backend.NormalizeLogin(sample); err != nil || strings.TrimSpace(sample) != sample {
-			return bad("AutoLoginPrefix", "does not give valid logins")
+			bad("AutoLoginPrefix", "does not give valid logins")
 		}
 	}
 	fields := c.SearchFields
@@ -172,12 +185,13 @@ func (c Config) settings() (settings, error) {
 		fields = DefaultSearchFields
 	}
 	if len(fields) == 0 {
-		return bad("SearchFields", "empty (nil means the default fields)")
+		bad("SearchFields", "empty (nil means the default fields)")
 	}
 	seen := make(map[SearchField]bool, len(fields))
 	for _, f := range fields {
 		if seen[f] {
-			return bad("SearchFields", fmt.Sprintf("field %q given twice", string(f)))
+			bad("SearchFields", fmt.Sprintf("field %q given twice", string(f)))
+			continue
 		}
 		seen[f] = true
 		if fn, ok := fieldFuncs[f]; ok {
@@ -186,14 +200,28 @@ func (c Config) settings() (settings, error) {
 		}
 		name, ok := strings.CutPrefix(string(f), attributePrefix)
 		if !ok || name == "" {
-			return bad("SearchFields", fmt.Sprintf("unknown field %q", string(f)))
+			bad("SearchFields", fmt.Sprintf("unknown field %q", string(f)))
+			continue
 		}
 		s.fields = append(s.fields, func(u *backend.CustomerUser, dst []string) []string {
 			return append(dst, u.Attributes[name])
 		})
 	}
+	// The full name when both names are searched, so that a phrase such as
+	// "maria meier" finds Maria Meier.
+	if seen[FieldFirstName] && seen[FieldLastName] {
+		s.fields = append(s.fields, func(u *backend.CustomerUser, dst []string) []string {
+			if u.FirstName == "" || u.LastName == "" {
+				return dst
+			}
+			return append(dst, u.FirstName+" "+u.LastName)
+		})
+	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if len(problems) > 0 {
+		return settings{}, backend.ConfigError(s.name, problems...)
 	}
 	return s, nil
 }

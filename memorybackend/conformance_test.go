@@ -27,7 +27,7 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
 				cfg := tc.cfg
-				cfg.Hasher = password.Hasher{Cost: 4}
+				cfg.Hasher = &password.Hasher{Cost: 4}
 				for _, s := range seed {
 					cfg.Users = append(cfg.Users, memorybackend.User{CustomerUser: s.User, Password: s.Password})
 				}

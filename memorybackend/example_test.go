@@ -15,7 +15,7 @@ func Example() {
 	ctx := context.Background()
 	b, err := memorybackend.New(memorybackend.Config{
 		Name:   "portal",
-		Hasher: password.Hasher{Cost: 4}, // keep the example fast; production keeps the default
+		Hasher: &password.Hasher{Cost: 4}, // keep the example fast; production keeps the default
 	})
 	if err != nil {
 		log.Fatal(err)

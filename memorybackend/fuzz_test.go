@@ -2,7 +2,6 @@ package memorybackend
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,14 +37,14 @@ func FuzzSearch(f *testing.F) {
 				continue
 			}
 			require.NoError(t, err)
-			lower := expr.Lower()
+			lower := expr.Fold()
 			want := []string{}
 			for _, u := range model {
 				fields := []string{u.Login, u.FirstName, u.LastName, u.CustomerID}
 				fields = append(fields, u.CustomerIDs...)
-				fields = append(fields, u.Email)
+				fields = append(fields, u.Email, u.FirstName+" "+u.LastName)
 				for i := range fields {
-					fields[i] = strings.ToLower(fields[i])
+					fields[i] = backend.SearchFold(fields[i])
 				}
 				if lower.Match(fields, prefix) {
 					want = append(want, u.Login)

@@ -7,7 +7,7 @@ import (
 	"github.com/helpdeskkit/customeruser/backend"
 )
 
-// fieldSep separates the lower-cased search field values in record.search.
+// fieldSep separates the folded search field values in record.search.
 // Stored text never contains NUL (backend.NormalizeUser refuses it), so a
 // search word can never match across two fields.
 const fieldSep = "\x00"
@@ -18,8 +18,8 @@ type record struct {
 	hash     string               // stored password hash, "" = no password
 	loginKey string               // backend.LoginKey(user.Login)
 	emailKey string               // backend.FoldKey(user.Email)
-	// search holds every search field value lower-cased, each preceded by
-	// fieldSep: "\x00login\x00first\x00last...". A substring search is one
+	// search holds every search field value folded (backend.SearchFold:
+	// case and accents), each preceded by fieldSep: "\x00login\x00first\x00last...". A substring search is one
 	// strings.Contains; a prefix search looks for fieldSep+word.
 	search string
 	pos    int // index in store.order
@@ -35,7 +35,7 @@ type slot struct {
 
 // prefixEntry is one search field value of one user in the prefix index.
 type prefixEntry struct {
-	key string // lower-cased field value: a substring of the record's search string
+	key string // folded field value: a substring of the record's search string
 	pos int32  // the user's index in store.order
 }
 
@@ -97,7 +97,7 @@ func (s *store) refresh(r *record) {
 		b.WriteString(fieldSep)
 		b.WriteString(v)
 	}
-	r.search = strings.ToLower(b.String())
+	r.search = backend.SearchFold(b.String())
 	clear(vals)
 	s.scratch = vals[:0]
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/backendtest"
 	"github.com/helpdeskkit/customeruser/memorybackend"
 )
 
@@ -33,4 +34,21 @@ func TestBackendNeverPrintsSecrets(t *testing.T) {
 	for _, out := range []string{fmt.Sprint(b), fmt.Sprintf("%+v", b), fmt.Sprintf("%#v", b)} {
 		assert.Equal(t, `memorybackend.Backend("portal")`, out)
 	}
+}
+
+// TestEveryTypePrintsNoSecrets walks User and Config through every printing
+// path (fmt verbs, JSON, slog).
+func TestEveryTypePrintsNoSecrets(t *testing.T) {
+	const pw, hash = "pw-Secret-1", "$2a$04$abcdefghijklmnopqrstuuAbcdefghijklmnopqrstuvwxyzABCDE"
+	u := memorybackend.User{CustomerUser: backend.CustomerUser{Login: "jdoe", FirstName: "J", LastName: "D",
+		Email: "j@example.org", CustomerID: "C"}, Password: pw}
+	h := memorybackend.User{CustomerUser: backend.CustomerUser{Login: "hdoe"}, PasswordHash: hash}
+	backendtest.CheckRedacted(t, u, pw)
+	backendtest.CheckRedacted(t, h, hash, "abcdefghijklmnop")
+	backendtest.CheckRedacted(t, []memorybackend.User{u, h}, pw, hash)
+	cfg := memorybackend.Config{Name: "portal", Users: []memorybackend.User{u, h}}
+	backendtest.CheckRedacted(t, cfg, pw, hash)
+	backendtest.CheckRedacted(t, &cfg, pw, hash)
+	assert.Contains(t, fmt.Sprint(cfg), `Name: "portal"`)
+	assert.Contains(t, fmt.Sprintf("%#v", u), "jdoe")
 }

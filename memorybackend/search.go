@@ -22,7 +22,7 @@ type term struct {
 	// needle, when the word has no wildcard, is what strings.Contains looks
 	// for in record.search: the word, or in prefix mode fieldSep+word.
 	needle string
-	pat    backend.Pattern // lower-cased, for words with wildcards
+	pat    backend.Pattern // folded (backend.SearchFold), for words with wildcards
 	wild   bool
 }
 
@@ -31,17 +31,18 @@ type matcher struct {
 	prefix         bool
 	includeInvalid bool
 	terms          []term
-	login          backend.Pattern // lower-cased; nil Parts = no criterion
+	login          backend.Pattern // identity key; nil Parts = no criterion
 	loginExact     bool
 	customerID     backend.Pattern
 	customerExact  bool
-	email          string // folded; "" = no criterion
+	email          string // identity key; "" = no criterion
 	hasEmail       bool
+	after          string // identity key of Query.After; "" = from the start
 }
 
 func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
 	m := &matcher{prefix: prefix, includeInvalid: q.IncludeInvalid}
-	for _, t := range expr.Lower().Terms {
+	for _, t := range expr.Fold().Terms {
 		c := term{negate: t.Negate, pat: t.Pattern, wild: t.Pattern.HasWildcard()}
 		for _, p := range t.Pattern.Parts {
 			if strings.Contains(p, fieldSep) {
@@ -66,6 +67,9 @@ func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
 	}
 	if e := backend.FoldKey(q.Email); e != "" {
 		m.email, m.hasEmail = e, true
+	}
+	if q.After != "" {
+		m.after = backend.IdentityKey(q.After)
 	}
 	return m
 }
@@ -98,6 +102,9 @@ func (m *matcher) match(sl *slot) bool {
 		}
 	}
 	r := sl.rec
+	if m.after != "" && r.loginKey <= m.after {
+		return false
+	}
 	if m.hasEmail && r.emailKey != m.email {
 		return false
 	}
@@ -115,7 +122,7 @@ func (m *matcher) match(sl *slot) bool {
 
 func (m *matcher) matchCustomerID(u *backend.CustomerUser) bool {
 	one := func(id string) bool {
-		id = strings.ToLower(id)
+		id = backend.IdentityKey(id)
 		if m.customerExact {
 			return id == m.customerID.Parts[0]
 		}
@@ -132,9 +139,11 @@ func (m *matcher) matchCustomerID(u *backend.CustomerUser) bool {
 	return false
 }
 
-// Search returns the users matching q, ordered by lower-cased login, at most
-// q.Limit (or the configured default). Search words are matched against the
-// configured search fields as substrings, or as prefixes with MatchPrefix.
+// Search returns the users matching q, ordered by login (backend.CompareLogins),
+// after q.After when it is set, at most q.Limit (or the configured default).
+// Search words are matched against the configured search fields, case- and
+// accent-insensitively (backend.SearchFold), as substrings, or as prefixes
+// with MatchPrefix.
 //
 // The cheapest access path is chosen: the login or email index for exact
 // Login or Email criteria, in prefix mode the sorted prefix index for the
@@ -187,10 +196,14 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	return out, nil
 }
 
-// scan walks the users in login order and stops at the limit.
+// scan walks the users in login order, from the keyset cursor on, and stops
+// at the limit.
 func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
 	hits := make([]*record, 0, min(limit, 64))
 	order := b.s.order
+	if m.after != "" {
+		order = order[b.s.orderIndex(m.after):]
+	}
 	for i := range order {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
@@ -256,7 +269,12 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 		set[e.pos>>6] |= 1 << (uint(e.pos) & 63)
 	}
 	checked := 0
-	for w, word := range set {
+	first := 0
+	if m.after != "" {
+		first = b.s.orderIndex(m.after) >> 6 // whole words before the cursor hold no hit
+	}
+	for w := first; w < len(set); w++ {
+		word := set[w]
 		for word != 0 {
 			bit := bits.TrailingZeros64(word)
 			word &^= 1 << bit

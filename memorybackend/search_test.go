@@ -183,17 +183,17 @@ func TestSearchMatchesModel(t *testing.T) {
 
 				expr, limit, err := backend.CheckQuery(q, 250)
 				require.NoError(t, err)
-				expr = expr.Lower()
+				expr = expr.Fold()
 				var want []backend.CustomerUser
 				for _, u := range model {
 					if !q.IncludeInvalid && u.Valid != backend.Valid {
 						continue
 					}
 					if q.CustomerID != "" {
-						p := backend.NewPattern(strings.ToLower(q.CustomerID))
+						p := backend.NewPattern(backend.IdentityKey(q.CustomerID))
 						hit := false
 						for _, id := range u.AllCustomerIDs() {
-							hit = hit || p.Match(strings.ToLower(id), true, true)
+							hit = hit || p.Match(backend.IdentityKey(id), true, true)
 						}
 						if !hit {
 							continue
@@ -201,9 +201,9 @@ func TestSearchMatchesModel(t *testing.T) {
 					}
 					fields := []string{u.Login, u.FirstName, u.LastName, u.CustomerID}
 					fields = append(fields, u.CustomerIDs...)
-					fields = append(fields, u.Email)
+					fields = append(fields, u.Email, u.FirstName+" "+u.LastName)
 					for j := range fields {
-						fields[j] = strings.ToLower(fields[j])
+						fields[j] = backend.SearchFold(fields[j])
 					}
 					if expr.Match(fields, prefix) {
 						want = append(want, u)

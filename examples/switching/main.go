@@ -38,7 +38,8 @@ var hasher password.Hasher
 // openers holds one opener per -backend value; sql.go and ldap.go add theirs.
 var openers = map[string]opener{
 	"memory": func(context.Context) (backend.CustomerUserBackend, func(), error) {
-		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: hasher})
+		h := hasher
+		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &h})
 		return b, func() {}, err
 	},
 }
@@ -127,7 +128,9 @@ func run(ctx context.Context, w io.Writer, which string) error {
 		return err
 	}
 	u.Valid = backend.InvalidTemporarily
-	if _, err := b.Update(ctx, "hhuber", u); err != nil {
+	// u carries the ChangedAt that Get read: had someone else saved hhuber
+	// meanwhile, Update would refuse with backend.ErrConflict.
+	if u, err = b.Update(ctx, "hhuber", u); err != nil {
 		return err
 	}
 	_, err = b.Authenticate(ctx, "hhuber", "correct horse battery")
