@@ -277,6 +277,21 @@ func TestAuthenticateAsksOnlyTheHolder(t *testing.T) {
 	}
 	_, err = d.Authenticate(t.Context(), "bert", "bert-pw-2")
 	assert.ErrorIs(t, err, backend.ErrInvalidCredentials, "the shadowed Bert's password does not open the earlier one")
+
+	// An unknown login: every backend is asked whether it holds it, none
+	// checks a password (the Directory spends one dummy verification itself).
+	for _, f := range fs {
+		f.mu.Lock()
+		f.seen = nil
+		f.mu.Unlock()
+	}
+	_, err = d.Authenticate(t.Context(), "nobody", "some password")
+	assert.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	for _, f := range fs {
+		f.mu.Lock()
+		assert.Equal(t, []string{"get"}, f.seen, "%s: looked up, never asked to verify", f.Name())
+		f.mu.Unlock()
+	}
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
