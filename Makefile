@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzIdentify$$' -fuzztime $(FUZZTIME) ./backend/password/
 	$(GO) test -run '^$$' -fuzz '^FuzzSearch$$' -fuzztime $(FUZZTIME) ./memorybackend/
 	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./ldapbackend/
+	$(GO) test -run '^$$' -fuzz '^FuzzWordCandidates$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./ldapbackend/
 
 # The benchmarks BENCHMARKS.md reports.
 bench:
