@@ -35,8 +35,8 @@ var benchWords = []string{"richter12", "user04711", "cust0815", "krüger88"}
 //	go test -run '^$' -bench BenchmarkSQL -benchtime 2s ./sqlbackend/
 func BenchmarkSQL(b *testing.B) {
 	ctx := context.Background()
-	prefix, d := newBackend(b, sqlbackend.Config{MatchPrefix: true, Hasher: testHasher})
-	substring := newBackendOn(b, d.DB, sqlbackend.Config{Hasher: testHasher})
+	prefix, d := newBackend(b, sqlbackend.Config{MatchPrefix: true, Hasher: &testHasher})
+	substring := newBackendOn(b, d.DB, sqlbackend.Config{Hasher: &testHasher})
 	bulkLoad(b, d.DB, benchRows)
 	db := d.DB
 	logins := make([]string, 1000)

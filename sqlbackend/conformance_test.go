@@ -17,7 +17,7 @@ import (
 func conformanceHarness(cfg sqlbackend.Config) backendtest.NewHarness {
 	return func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
 		d := testmysql.NewDatabase(t)
-		cfg.Hasher = testHasher
+		cfg.Hasher = &testHasher
 		require.NoError(t, sqlbackend.CreateSchema(context.Background(), d.DB, cfg))
 		writer := cfg
 		writer.ReadOnly = false

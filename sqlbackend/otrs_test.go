@@ -113,7 +113,7 @@ func TestExistingOTRSTable(t *testing.T) {
 	// CreateSchema on the existing tables adds indexes only.
 	require.NoError(t, sqlbackend.CreateSchema(ctx, d.DB, sqlbackend.Config{}))
 	require.NoError(t, sqlbackend.CreateSchema(ctx, d.DB, sqlbackend.Config{}), "idempotent")
-	b, err := sqlbackend.New(d.DB, sqlbackend.Config{Name: "otrs", Hasher: testHasher})
+	b, err := sqlbackend.New(d.DB, sqlbackend.Config{Name: "otrs", Hasher: &testHasher})
 	require.NoError(t, err)
 
 	u, err := b.Get(ctx, "legacy.SHA2")
