@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -60,18 +61,35 @@ func (t *RefusalTimer) Typical() time.Duration {
 }
 
 // Pad waits until start plus Typical, or until ctx is done, whichever comes
-// first. It returns ctx.Err() when the context ended the wait.
+// first. It returns ctx.Err() when the context ended the wait. A wait of
+// less than an eighth of Typical is skipped (a backend that already spent a
+// dummy hash is that close). Timers wake up to a millisecond late on a busy
+// machine, so Pad sleeps until padSpin before the end and yields the
+// processor in a loop for the rest.
 func (t *RefusalTimer) Pad(ctx context.Context, start time.Time) error {
-	wait := time.Until(start.Add(t.Typical()))
-	if wait <= 0 {
+	typical := t.Typical()
+	end := start.Add(typical)
+	wait := time.Until(end)
+	if wait <= typical/8 {
 		return ctx.Err()
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if wait > padSpin {
+		timer := time.NewTimer(wait - padSpin)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
 	}
+	for time.Now().Before(end) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return nil
 }
+
+// padSpin is the last stretch of a Pad that yields instead of sleeping.
+const padSpin = 1500 * time.Microsecond
