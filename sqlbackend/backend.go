@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -691,7 +690,7 @@ func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.C
 		if err := h.DummyContext(ctx, pw); err != nil {
 			return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
 		}
-		if err := b.pad(ctx, start); err != nil {
+		if err := b.timer.Pad(ctx, start); err != nil {
 			return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
 		}
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
@@ -729,30 +728,6 @@ func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.C
 		b.rehash(ctx, u.Login, stored, pw)
 	}
 	return u, nil
-}
-
-// pad waits until the call has taken as long as a wrong password typically
-// does (backend.RefusalTimer). A timer wakes up late on a loaded machine,
-// by more than the 20% a refusal may differ by; so it sleeps until shortly
-// before the target and yields the processor for the rest.
-func (b *Backend) pad(ctx context.Context, start time.Time) error {
-	target := start.Add(b.timer.Typical())
-	if wait := time.Until(target) - 500*time.Microsecond; wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-	}
-	for time.Now().Before(target) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		runtime.Gosched()
-	}
-	return ctx.Err()
 }
 
 // rehash replaces the stored hash, unless it changed meanwhile. It does not
