@@ -289,7 +289,11 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	b.custLike = like(ci, cq, foldOf(r.cols[FieldCustomerID]))
 	if b.ids {
 		b.idsCust = eq(idCols["customer_id"], "c.`customer_id`")
-		b.idsCustLike = like(idCols["customer_id"], "c.`customer_id`", "")
+		idsFold := ""
+		if _, ok := idCols[foldColumn("customer_id")]; ok {
+			idsFold = "c." + quote(foldColumn("customer_id"))
+		}
+		b.idsCustLike = like(idCols["customer_id"], "c.`customer_id`", idsFold)
 	}
 	b.searchIDs = b.ids && slices.Contains(r.SearchFields, FieldCustomerID)
 	for _, c := range r.searchCols {

@@ -132,6 +132,12 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 		if identityCopies {
 			userIDColl = "COLLATE utf8mb4_bin "
 		}
+		// The search matches further customer IDs too: the same folded copy.
+		idsFold := ""
+		if searchColl != "" && !accentInsensitive(coll) {
+			idsFold = fmt.Sprintf("\n  %s VARCHAR(150) CHARACTER SET utf8mb4 COLLATE %s AS (customer_id) VIRTUAL,\n  KEY %s (%s),",
+				q(foldColumn("customer_id")), searchColl, q(foldColumn("customer_id")), q(foldColumn("customer_id")))
+		}
 		// The id column (not in OTRS) keeps the order of a user's further IDs.
 		stmts = append(stmts, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
   id BIGINT NOT NULL AUTO_INCREMENT,
@@ -140,9 +146,9 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
   create_time DATETIME NOT NULL,
   create_by INTEGER NOT NULL,
   change_time DATETIME NOT NULL,
-  change_by INTEGER NOT NULL,
+  change_by INTEGER NOT NULL,%s
   PRIMARY KEY (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s`, q(r.CustomerIDsTable), userIDColl, coll))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s`, q(r.CustomerIDsTable), userIDColl, idsFold, coll))
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
