@@ -343,7 +343,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 			fmt.Sprintf("(SELECT GROUP_CONCAT(CONCAT(c.user_id, '\x1e', c.customer_id) %s SEPARATOR '\x1f') FROM %s c WHERE c.user_id = t.%s)",
 				order, b.idsTable, lc),
 			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
-		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, strings.ReplaceAll(order, "c.", "c."))
+		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
 	} else {
 		list = append(list, "NULL", "0")
 	}

@@ -58,10 +58,12 @@ func TestCustomColumnsAndAttributes(t *testing.T) {
 	_, err = b.Add(ctx, bad, "")
 	var ve *backend.ValidationError
 	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldAttributes, ve.Field, "the Go field name")
 	bad = sampleUser("ida")
 	bad.CustomerIDs = []string{"OTHER"}
 	_, err = b.Add(ctx, bad, "")
 	require.ErrorAs(t, err, &ve, "no table for further customer IDs")
+	assert.Equal(t, backend.FieldCustomerIDs, ve.Field)
 	assert.Equal(t, 2, countRows(t, d.DB, "portal_users"))
 
 	var n int

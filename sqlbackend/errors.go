@@ -102,15 +102,30 @@ func classify(err error) error {
 }
 
 // columnOfMessage extracts the column name of "Data too long for column
-// 'x' at row 1".
+// 'x' at row 1" or "Incorrect string value: '...' for column
+// `db`.`table`.`x` at row 1" (MariaDB 10.5+).
 func columnOfMessage(msg string) string {
-	if i := strings.Index(msg, "column '"); i >= 0 {
-		rest := msg[i+len("column '"):]
-		if j := strings.IndexByte(rest, '\''); j >= 0 {
-			return rest[:j]
+	i := strings.LastIndex(msg, "for column ")
+	if i < 0 {
+		i = strings.LastIndex(msg, "column ")
+		if i < 0 {
+			return "value"
 		}
+	} else {
+		i += len("for ")
 	}
-	return "value"
+	rest := msg[i+len("column "):]
+	if end := strings.Index(rest, " at row"); end >= 0 {
+		rest = rest[:end]
+	}
+	if j := strings.LastIndexByte(rest, '.'); j >= 0 && strings.HasPrefix(rest[j+1:], "`") {
+		rest = rest[j+1:]
+	}
+	rest = strings.Trim(rest, "'`")
+	if rest == "" {
+		return "value"
+	}
+	return rest
 }
 
 // opError wraps err with the backend name and operation, after classify;

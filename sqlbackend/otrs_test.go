@@ -158,6 +158,7 @@ func TestExistingOTRSTable(t *testing.T) {
 	_, err = b.Add(ctx, emoji, "")
 	var ve *backend.ValidationError
 	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldFirstName, ve.Field, "the Go field name of the column first_name")
 
 	// Writes fill the OTRS bookkeeping columns, so OTRS can read the rows.
 	added, err := b.Add(ctx, func() backend.CustomerUser { u := sampleUser("new.one"); u.CustomerIDs = []string{"X"}; return u }(), "pw")

@@ -145,8 +145,10 @@ func (b *Backend) insertIDs(ctx context.Context, tx *sql.Tx, login string, ids [
 
 // Add stores a new user and, when password is not empty, its hash, in one
 // transaction together with its further customer IDs. The login (and,
-// unless AllowDuplicateEmail, the email) must be unused, compared
-// case-insensitively whatever the column's collation.
+// unless AllowDuplicateEmail, the email) must be unused by the identity
+// rule (backend.IdentityKey), whatever the column's collation; a password
+// must pass backend.CheckPassword (at most 72 bytes). Every invalid field
+// is reported at once (backend.ValidationErrors).
 func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (backend.CustomerUser, error) {
 	const op = "add"
 	if b.cfg.ReadOnly {
@@ -253,7 +255,9 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 // u (an empty u.Login keeps the stored login; another one renames the user,
 // a change of case included). The row, its further customer IDs (moved to
 // the new login on a rename) and the uniqueness checks are one transaction.
-// The password is kept.
+// The password is kept. A zero u.Valid keeps the stored state; a set
+// u.ChangedAt makes the update conditional: backend.ErrConflict, nothing
+// written, when the stored change_time differs (at whole seconds).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	const op = "update"
 	if b.cfg.ReadOnly {
