@@ -66,6 +66,21 @@ type Backend struct {
 type lookup struct {
 	exact string
 	wide  string
+	// ci: the collation ignores case, so exact finds every spelling but
+	// exotic ones (the Kelvin sign on general_ci). Reads then skip wide,
+	// which would scan the table for every unknown login (and make an
+	// unknown login slower than a wrong password); uniqueness checks
+	// still use it.
+	ci bool
+}
+
+// readWide is the wide predicate reads use: on a case-sensitive collation
+// only (there exact misses every other case of the login).
+func (l lookup) readWide() string {
+	if l.ci {
+		return ""
+	}
+	return l.wide
 }
 
 // colInfo is what New learns about a column from information_schema.
@@ -227,10 +242,10 @@ func quote(name string) string { return "`" + name + "`" }
 //
 //   - Equality: "col = ?" (the column's index). When the collation does not
 //     find every spelling of an identity (utf8mb4_general_ci tells the
-//     Kelvin sign from "k"; _bin and _cs collations tell case apart), a
-//     lookup that found nothing of the identity, and every uniqueness
-//     check, also compare under the server's accent-sensitive UCA
-//     collation (idColl), which scans the table.
+//     Kelvin sign from "k"; _bin and _cs collations tell case apart),
+//     every uniqueness check also compares under the server's
+//     accent-sensitive UCA collation (idColl), which scans the table, and
+//     so do reads on a case-sensitive collation (lookup.readWide).
 //   - Search: "col LIKE ?" when the column's collation ignores case and
 //     accents (general_ci, unicode_ci), or on the virtual folded copy that
 //     CreateSchema adds to new tables; otherwise the column converted to the
@@ -243,7 +258,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 		return "CONVERT(" + qcol + " USING utf8mb4) COLLATE " + coll
 	}
 	eq := func(info colInfo, qcol string) lookup {
-		l := lookup{exact: qcol + " = ?"}
+		l := lookup{exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
 		if info.collation.Valid && coversIdentity(info.collation.String) {
 			return l
 		}
@@ -641,13 +656,19 @@ func (b *Backend) find(ctx context.Context, q queryer, login string, withPasswor
 		b.log.WarnContext(ctx, backend.LogAmbiguousIdentity, "op", "lookup", "login", login)
 		return found{}, true, backend.ErrNotFound
 	}
-	rows, err := b.scanUsers(ctx, q, b.selectBy(b.login.exact, withPassword), withPassword, login)
+	// Authenticate (withPassword) on a case-sensitive collation compares
+	// wide at once, so that a hit costs what a miss costs.
+	pred := b.login.exact
+	if wide := b.login.readWide(); wide != "" && withPassword {
+		pred = wide
+	}
+	rows, err := b.scanUsers(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
 	f, ok, err := pick(rows)
-	if !ok && err == nil && b.login.wide != "" {
-		if rows, err = b.scanUsers(ctx, q, b.selectBy(b.login.wide, withPassword), withPassword, login); err != nil {
+	if wide := b.login.readWide(); !ok && err == nil && wide != "" && pred != wide {
+		if rows, err = b.scanUsers(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
 			return backend.CustomerUser{}, "", err
 		}
 		f, ok, err = pick(rows)

@@ -57,10 +57,15 @@
 //     unique index.
 //   - On a collation that finds every spelling of an identity (the UCA
 //     ones: uca1400, 0900, unicode_ci), "col = ?" on the column's index is
-//     enough. On one that does not (utf8mb4_general_ci tells the Kelvin
-//     sign from "k"; _bin and _cs tell case apart), a lookup that found
-//     nothing of the identity, and every uniqueness check, compare once
-//     more under the server's UCA collation, which scans the table.
+//     enough. On one that does not, every uniqueness check compares once
+//     more under the server's UCA collation, which scans the table. Reads
+//     do so only on case-sensitive collations (_bin, _cs), where the
+//     index misses every other case of a login (Authenticate then always
+//     compares so, so that a hit costs what a miss costs). On
+//     utf8mb4_general_ci reads stay on the index: a legacy row in an
+//     exotic spelling (the Kelvin sign, which general_ci tells from "k")
+//     is found by the spellings general_ci equals to it only, and is
+//     unknown to the others; it is never confused with another identity.
 //
 // CreateSchema makes new tables exact: the login, email and customer_id
 // columns are utf8mb4_bin (so the unique index never refuses a distinct

@@ -108,12 +108,13 @@ func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, 
 // the indexed predicate, or with the wide one too when the collation does
 // not find every spelling of an identity (a scan).
 func eqCond(w *where, l lookup, arg any) string {
-	if l.wide == "" {
+	wide := l.readWide()
+	if wide == "" {
 		w.args = append(w.args, arg)
 		return l.exact
 	}
 	w.args = append(w.args, arg, arg)
-	return "(" + l.exact + " OR " + l.wide + ")"
+	return "(" + l.exact + " OR " + wide + ")"
 }
 
 // compile turns a query into a WHERE clause that selects a superset of the
@@ -183,8 +184,8 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			cond := own
 			if b.ids {
 				pred := further.exact
-				if further.wide != "" {
-					pred = "(" + further.exact + " OR " + further.wide + ")"
+				if wide := further.readWide(); wide != "" {
+					pred = "(" + further.exact + " OR " + wide + ")"
 				}
 				fc, err := b.furtherIDCondN(ctx, &w, pred, arg, strings.Count(pred, "?"))
 				if err != nil {
