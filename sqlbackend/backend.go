@@ -6,11 +6,15 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -20,35 +24,63 @@ var _ backend.CustomerUserBackend = (*Backend)(nil)
 // Backend stores customer users in a MySQL/MariaDB table. It is safe for
 // concurrent use; all SQL is generated once, in New.
 type Backend struct {
-	cfg resolved
-	db  *sql.DB
+	cfg   resolved
+	db    *sql.DB
+	log   *slog.Logger
+	timer backend.RefusalTimer
 
-	pool       Pool   // the settings New applied (zero with KeepPool)
-	ids        bool   // a table of further customer IDs exists
-	idsHasMeta bool   // ... with the OTRS create_/change_ columns
-	idsOrder   string // ORDER BY of further IDs ("" or "ORDER BY id")
+	pool       Pool              // the settings New applied (zero with KeepPool)
+	ids        bool              // a table of further customer IDs exists
+	idsHasMeta bool              // ... with the OTRS create_/change_ columns
+	idsOrder   string            // ORDER BY of further IDs ("" or "ORDER BY id")
+	uniqueKeys map[string]string // unique index name (lower case) -> field it guards
 
 	// Generated SQL.
 	table       string   // quoted table name
 	idsTable    string   // quoted further-IDs table name
 	readCols    []string // fields in the order of selectList (attributes as "attr:<name>")
 	readPos     map[string]int
-	selectList  string // columns of readCols plus the further IDs
-	loginEq     string // predicate: login equals ? (case-insensitive)
-	emailEq     string
-	custEq      string
-	loginLike   string // predicate: login LIKE ? (case-insensitive)
+	selectList  string // columns of readCols plus the further IDs and their count
+	login       lookup
+	email       lookup
+	cust        lookup
+	idsCust     lookup
+	loginLike   string // predicate: login LIKE ? (case- and accent-insensitive superset)
 	custLike    string
+	idsCustLike string
 	searchLike  []string // one LIKE predicate per search column
-	searchNull  []string // "col IS NULL" per search column
+	fullLike    string   // LIKE predicate on "first_name last_name"
 	searchIDs   bool     // the search fields include the customer ID (so the further IDs too)
 	validOnly   string
-	orderBy     string
+	sortKey     string // expression: the lower-cased login in code-point order
+	loginBin    string // expression: the login in code-point order
 	escape      string // the ESCAPE clause of every LIKE
-	idsCustEq   string // predicate on the further-IDs table (alias c)
-	idsCustLike string
-	getSQL      string
-	getPwSQL    string
+	idsFor      string // query: the further IDs of one login
+}
+
+// lookup holds the equality predicates of an identity column: exact is
+// answered from the column's index (col = ?), wide, when not empty, is the
+// predicate that also finds the spellings the column's collation tells
+// apart from the asked one though the identity rule does not (a scan; used
+// when exact found no row of the identity, and in uniqueness checks).
+type lookup struct {
+	exact string
+	wide  string
+	// ci: the collation ignores case, so exact finds every spelling but
+	// exotic ones (the Kelvin sign on general_ci). Reads then skip wide,
+	// which would scan the table for every unknown login (and make an
+	// unknown login slower than a wrong password); uniqueness checks
+	// still use it.
+	ci bool
+}
+
+// readWide is the wide predicate reads use: on a case-sensitive collation
+// only (there exact misses every other case of the login).
+func (l lookup) readWide() string {
+	if l.ci {
+		return ""
+	}
+	return l.wide
 }
 
 // colInfo is what New learns about a column from information_schema.
@@ -59,10 +91,11 @@ type colInfo struct {
 
 // New returns a backend over db as cfg describes. It checks cfg, reads the
 // table's columns (every mapped column must exist: the error names those
-// that do not), detects each column's collation to choose case-insensitive
-// predicates, and, unless cfg.KeepPool, applies cfg.Pool to db. Call
-// CreateSchema first for a new database. New queries the server with a 30 s
-// timeout.
+// that do not), detects each column's collation to choose its predicates,
+// and, unless cfg.KeepPool, applies cfg.Pool to db. Call CreateSchema first
+// for a new database. New queries the server with a 30 s timeout.
+// Configuration problems give an error matching backend.ErrInvalidInput,
+// "customeruser <name>: config: ...", listing all of them.
 func New(db *sql.DB, cfg Config) (*Backend, error) {
 	r, err := cfg.resolve()
 	if err != nil {
@@ -70,7 +103,7 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b := &Backend{cfg: r, db: db}
+	b := &Backend{cfg: r, db: db, log: backend.Logger(r.Logger, r.Name)}
 	fail := func(err error) (*Backend, error) { return nil, opError(ctx, r.Name, "new", err) }
 
 	cols, err := tableColumns(ctx, db, r.Table)
@@ -78,7 +111,8 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		return fail(err)
 	}
 	if len(cols) == 0 {
-		return fail(fmt.Errorf("table %q does not exist (CreateSchema creates it)", r.Table))
+		return nil, backend.ConfigError(r.Name, &backend.ValidationError{Field: "Config.Table",
+			Reason: fmt.Sprintf("table %q does not exist (CreateSchema creates it)", r.Table)})
 	}
 	var missing []string
 	for _, f := range columnOrder {
@@ -94,7 +128,8 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return fail(fmt.Errorf("table %q has no column(s) %s", r.Table, strings.Join(missing, ", ")))
+		return nil, backend.ConfigError(r.Name, &backend.ValidationError{Field: "Config.Columns",
+			Reason: fmt.Sprintf("table %q has no column(s) %s", r.Table, strings.Join(missing, ", "))})
 	}
 	var idCols map[string]colInfo
 	if r.CustomerIDsTable != NoColumn {
@@ -105,7 +140,8 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		if len(idCols) > 0 {
 			for _, c := range []string{"user_id", "customer_id"} {
 				if _, ok := idCols[c]; !ok {
-					return fail(fmt.Errorf("table %q has no column %s", r.CustomerIDsTable, c))
+					return nil, backend.ConfigError(r.Name, &backend.ValidationError{Field: "Config.CustomerIDsTable",
+						Reason: fmt.Sprintf("table %q has no column %s", r.CustomerIDsTable, c)})
 				}
 			}
 			b.ids = true
@@ -114,6 +150,13 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 				b.idsOrder = "ORDER BY id"
 			}
 		}
+	}
+	if b.uniqueKeys, err = b.readUniqueKeys(ctx, cols); err != nil {
+		return fail(err)
+	}
+	names, err := serverCollations(ctx, db)
+	if err != nil {
+		return fail(err)
 	}
 
 	var mode string
@@ -141,8 +184,35 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		db.SetConnMaxLifetime(p.ConnMaxLifetime)
 		db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 	}
-	b.build(cols, idCols)
+	b.build(cols, idCols, chooseCollation(names, identityCollations, ""), chooseCollation(names, searchCollations, ""))
 	return b, nil
+}
+
+// readUniqueKeys maps the unique indexes of the table to the field each
+// guards (the email field when it holds the email column, else the login),
+// so that a duplicate-key error is classified by the index it names.
+func (b *Backend) readUniqueKeys(ctx context.Context, cols map[string]colInfo) (map[string]string, error) {
+	rows, err := b.db.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0`, b.cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := map[string]string{}
+	emailCol := strings.ToLower(b.cfg.cols[FieldEmail])
+	for rows.Next() {
+		var idx, col string
+		if err := rows.Scan(&idx, &col); err != nil {
+			return nil, err
+		}
+		idx = strings.ToLower(idx)
+		if strings.ToLower(col) == emailCol {
+			keys[idx] = FieldEmail
+		} else if _, ok := keys[idx]; !ok {
+			keys[idx] = FieldLogin
+		}
+	}
+	return keys, rows.Err()
 }
 
 func tableColumns(ctx context.Context, db *sql.DB, table string) (map[string]colInfo, error) {
@@ -165,57 +235,98 @@ func tableColumns(ctx context.Context, db *sql.DB, table string) (map[string]col
 
 func quote(name string) string { return "`" + name + "`" }
 
-// build generates the SQL. With a case-insensitive (_ci) collation the
-// column is compared as it is, so its indexes serve exact and prefix
-// lookups; otherwise (_bin, _cs, binary types) both sides are lower-cased,
-// which is correct but scans the table.
-func (b *Backend) build(cols, idCols map[string]colInfo) {
+// build generates the SQL. Every predicate on an identity column selects a
+// superset of the rows asked for; the backend re-checks each row in Go by
+// the identity rule (or, for search words, by backend.SearchFold), so a
+// collation looser than the rule never makes it return another identity.
+//
+//   - Equality: "col = ?" (the column's index). When the collation does not
+//     find every spelling of an identity (utf8mb4_general_ci tells the
+//     Kelvin sign from "k"; _bin and _cs collations tell case apart),
+//     every uniqueness check also compares under the server's
+//     accent-sensitive UCA collation (idColl), which scans the table, and
+//     so do reads on a case-sensitive collation (lookup.readWide).
+//   - Search: "col LIKE ?" when the column's collation ignores case and
+//     accents (general_ci, unicode_ci), or on the virtual folded copy that
+//     CreateSchema adds to new tables; otherwise the column converted to the
+//     server's accent-insensitive collation (searchColl), which scans.
+func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl string) {
 	r := b.cfg
 	b.table = quote(r.Table)
 	b.idsTable = quote(r.CustomerIDsTable)
-	// Predicates are built for the qualified column (t.x or c.x).
-	folded := func(info colInfo, qcol string) (string, bool) {
-		ci := info.collation
+	conv := func(qcol, coll string) string {
+		return "CONVERT(" + qcol + " USING utf8mb4) COLLATE " + coll
+	}
+	eq := func(info colInfo, qcol string) lookup {
+		l := lookup{exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
+		if info.collation.Valid && coversIdentity(info.collation.String) {
+			return l
+		}
+		if idColl != "" {
+			l.wide = conv(qcol, idColl) + " = ?"
+		} else {
+			l.wide = "LOWER(CONVERT(" + qcol + " USING utf8mb4)) = LOWER(?)"
+		}
+		return l
+	}
+	like := func(info colInfo, qcol string, fold string) string {
 		switch {
-		case ci.Valid && strings.HasSuffix(strings.ToLower(ci.String), "_ci"):
-			return qcol, true
-		case ci.Valid:
-			return "LOWER(" + qcol + ")", false
-		default: // binary string: LOWER would do nothing
-			return "LOWER(CONVERT(" + qcol + " USING utf8mb4))", false
+		case fold != "":
+			return fold + " LIKE ?" + b.escape
+		case info.collation.Valid && accentInsensitive(info.collation.String):
+			return qcol + " LIKE ?" + b.escape
+		case searchColl != "":
+			return conv(qcol, searchColl) + " LIKE ?" + b.escape
 		}
+		return "LOWER(CONVERT(" + qcol + " USING utf8mb4)) LIKE LOWER(?)" + b.escape
 	}
-	eq := func(info colInfo, qcol string) string {
-		if f, ci := folded(info, qcol); !ci {
-			return f + " = LOWER(?)"
+	foldOf := func(col string) string {
+		if _, ok := cols[strings.ToLower(foldColumn(col))]; ok {
+			return "t." + quote(foldColumn(col))
 		}
-		return qcol + " = ?"
-	}
-	like := func(info colInfo, qcol string) string {
-		if f, ci := folded(info, qcol); !ci {
-			return f + " LIKE LOWER(?)" + b.escape
-		}
-		return qcol + " LIKE ?" + b.escape
+		return ""
 	}
 	t := func(col string) (colInfo, string) { return cols[strings.ToLower(col)], "t." + quote(col) }
-	b.loginEq = eq(t(r.cols[FieldLogin]))
-	b.emailEq = eq(t(r.cols[FieldEmail]))
-	b.custEq = eq(t(r.cols[FieldCustomerID]))
-	b.loginLike = like(t(r.cols[FieldLogin]))
-	b.custLike = like(t(r.cols[FieldCustomerID]))
+	// An identity column with a case-insensitive copy (CreateSchema's
+	// default) is looked up through the copy's index.
+	ident := func(col string) lookup {
+		if info, ok := cols[strings.ToLower(identityColumn(col))]; ok {
+			return eq(info, "t."+quote(identityColumn(col)))
+		}
+		return eq(t(col))
+	}
+	b.login = ident(r.cols[FieldLogin])
+	b.email = ident(r.cols[FieldEmail])
+	b.cust = ident(r.cols[FieldCustomerID])
+	li, lq := t(r.cols[FieldLogin])
+	b.loginLike = like(li, lq, foldOf(r.cols[FieldLogin]))
+	ci, cq := t(r.cols[FieldCustomerID])
+	b.custLike = like(ci, cq, foldOf(r.cols[FieldCustomerID]))
 	if b.ids {
-		b.idsCustEq = eq(idCols["customer_id"], "c.`customer_id`")
-		b.idsCustLike = like(idCols["customer_id"], "c.`customer_id`")
+		b.idsCust = eq(idCols["customer_id"], "c.`customer_id`")
+		idsFold := ""
+		if _, ok := idCols[foldColumn("customer_id")]; ok {
+			idsFold = "c." + quote(foldColumn("customer_id"))
+		}
+		b.idsCustLike = like(idCols["customer_id"], "c.`customer_id`", idsFold)
 	}
 	b.searchIDs = b.ids && slices.Contains(r.SearchFields, FieldCustomerID)
 	for _, c := range r.searchCols {
-		b.searchLike = append(b.searchLike, like(t(c)))
-		b.searchNull = append(b.searchNull, "t."+quote(c)+" IS NULL")
+		info, qc := t(c)
+		b.searchLike = append(b.searchLike, like(info, qc, foldOf(c)))
+	}
+	full := fmt.Sprintf("CONCAT_WS(' ', t.%s, t.%s)", quote(r.cols[FieldFirstName]), quote(r.cols[FieldLastName]))
+	if searchColl != "" {
+		b.fullLike = conv(full, searchColl) + " LIKE ?" + b.escape
+	} else {
+		b.fullLike = "LOWER(CONVERT(" + full + " USING utf8mb4)) LIKE LOWER(?)" + b.escape
 	}
 	b.validOnly = "t." + quote(r.cols[FieldValid]) + " = 1"
-	// Results are ordered by lower-cased login in code-point order, the
-	// order backend.SortByLogin gives, whatever the column's collation.
-	b.orderBy = "ORDER BY CONVERT(LOWER(" + quote(r.cols[FieldLogin]) + ") USING utf8mb4) COLLATE utf8mb4_bin"
+	// Results are ordered by lower-cased login in code-point order, close
+	// to backend.CompareLogins whatever the column's collation; the
+	// backend sorts each page by CompareLogins itself.
+	b.sortKey = "CONVERT(LOWER(t." + quote(r.cols[FieldLogin]) + ") USING utf8mb4) COLLATE utf8mb4_bin"
+	b.loginBin = "CONVERT(t." + quote(r.cols[FieldLogin]) + " USING utf8mb4) COLLATE utf8mb4_bin"
 
 	var list []string
 	for _, f := range columnOrder {
@@ -231,29 +342,45 @@ func (b *Backend) build(cols, idCols map[string]colInfo) {
 		b.readCols = append(b.readCols, "attr:"+a)
 		list = append(list, "t."+quote(r.Attributes[a]))
 	}
-	// The further customer IDs come with the row, in one round trip. IDs
-	// never contain control characters (backend refuses them), so the unit
-	// separator cannot occur inside one.
+	// The further customer IDs come with the row, in one round trip, each
+	// with the user_id it is stored under (re-checked by the identity
+	// rule), and their count: when GROUP_CONCAT's cap
+	// (group_concat_max_len) cut the list, they are read again completely.
+	// IDs and logins never contain control characters (backend refuses
+	// them), so the separators cannot occur inside one.
 	if b.ids {
 		order := "ORDER BY c.customer_id"
 		if b.idsOrder != "" {
 			order = "ORDER BY c.id"
 		}
-		list = append(list, fmt.Sprintf("(SELECT GROUP_CONCAT(c.customer_id %s SEPARATOR '\x1f') FROM %s c WHERE c.user_id = t.%s)",
-			order, b.idsTable, quote(r.cols[FieldLogin])))
+		lc := quote(r.cols[FieldLogin])
+		list = append(list,
+			fmt.Sprintf("(SELECT GROUP_CONCAT(CONCAT(c.user_id, '\x1e', c.customer_id) %s SEPARATOR '\x1f') FROM %s c WHERE c.user_id = t.%s)",
+				order, b.idsTable, lc),
+			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
+		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
 	} else {
-		list = append(list, "NULL")
+		list = append(list, "NULL", "0")
 	}
 	b.readPos = make(map[string]int, len(b.readCols))
 	for i, f := range b.readCols {
 		b.readPos[f] = i
 	}
 	b.selectList = strings.Join(list, ", ")
-	// Get reads a few rows: a case-sensitive legacy table may hold the same
-	// login in several spellings; the exact one wins.
-	b.getSQL = fmt.Sprintf("SELECT %s FROM %s t WHERE %s LIMIT 10", b.selectList, b.table, b.loginEq)
-	b.getPwSQL = fmt.Sprintf("SELECT %s, t.%s FROM %s t WHERE %s LIMIT 10", b.selectList, quote(r.cols[FieldPassword]), b.table, b.loginEq)
 }
+
+// selectBy is the query of a lookup by one predicate.
+func (b *Backend) selectBy(pred string, withPassword bool) string {
+	pw := ""
+	if withPassword {
+		pw = ", t." + quote(b.cfg.cols[FieldPassword])
+	}
+	return fmt.Sprintf("SELECT %s%s FROM %s t WHERE %s LIMIT %d", b.selectList, pw, b.table, pred, maxLookupRows)
+}
+
+// maxLookupRows caps the rows a lookup reads: a unique index allows one per
+// collation class, a legacy table without one a few.
+const maxLookupRows = 100
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.Name }
@@ -277,19 +404,20 @@ func (b *Backend) DB() *sql.DB { return b.db }
 
 // row is the destination of one selected row: one sql.NullString per
 // column of readCols (valid and the times use their own), the further IDs
-// and, for Authenticate, the hash.
+// with their count, any extra columns and, for Authenticate, the hash.
 type row struct {
 	text  []sql.NullString
 	valid sql.NullInt64
 	times [2]dbTime // create_time, change_time
 	ids   sql.NullString
+	nIDs  sql.NullInt64
 	pw    sql.NullString
 	dest  []any
 }
 
-func (b *Backend) newRow(withPassword bool) *row {
+func (b *Backend) newRow(withPassword bool, extra ...any) *row {
 	n := len(b.readCols)
-	r := &row{text: make([]sql.NullString, n), dest: make([]any, n, n+2)}
+	r := &row{text: make([]sql.NullString, n), dest: make([]any, n, n+3+len(extra))}
 	for i, f := range b.readCols {
 		switch f {
 		case FieldValid:
@@ -302,21 +430,25 @@ func (b *Backend) newRow(withPassword bool) *row {
 			r.dest[i] = &r.text[i]
 		}
 	}
-	r.dest = append(r.dest, &r.ids)
+	r.dest = append(r.dest, &r.ids, &r.nIDs)
 	if withPassword {
 		r.dest = append(r.dest, &r.pw)
 	}
+	r.dest = append(r.dest, extra...)
 	return r
 }
 
-func (b *Backend) user(r *row) backend.CustomerUser {
+// user builds the user of a row. complete is false when the further
+// customer IDs must be read again (readIDs): GROUP_CONCAT cut them, or
+// there are more than a user may have.
+func (b *Backend) user(r *row) (u backend.CustomerUser, complete bool) {
 	s := func(f string) string {
 		if i, ok := b.readPos[f]; ok {
 			return r.text[i].String
 		}
 		return ""
 	}
-	u := backend.CustomerUser{
+	u = backend.CustomerUser{
 		Login: s(FieldLogin), Title: s(FieldTitle), FirstName: s(FieldFirstName), LastName: s(FieldLastName),
 		Email: s(FieldEmail), CustomerID: s(FieldCustomerID), Phone: s(FieldPhone), Fax: s(FieldFax),
 		Mobile: s(FieldMobile), Street: s(FieldStreet), Zip: s(FieldZip), City: s(FieldCity),
@@ -331,27 +463,79 @@ func (b *Backend) user(r *row) backend.CustomerUser {
 			u.Attributes[a] = v.String
 		}
 	}
-	if r.ids.Valid && r.ids.String != "" {
-		all := strings.Split(r.ids.String, "\x1f")
-		u.CustomerIDs = (backend.CustomerUser{CustomerIDs: all}).AllCustomerIDs()
-		// Without the primary ID: AllCustomerIDs de-duplicates, and a legacy
-		// table may repeat the primary ID among the further ones.
-		u.CustomerIDs = removeFold(u.CustomerIDs, u.CustomerID)
-		if len(u.CustomerIDs) == 0 {
-			u.CustomerIDs = nil
+	if !r.ids.Valid || r.ids.String == "" {
+		return u, r.nIDs.Int64 == 0
+	}
+	pieces := strings.Split(r.ids.String, "\x1f")
+	if int64(len(pieces)) != r.nIDs.Int64 || len(pieces) > backend.MaxCustomerIDs {
+		return u, false
+	}
+	key := backend.IdentityKey(u.Login)
+	ids := make([]string, 0, len(pieces))
+	for _, p := range pieces {
+		owner, id, ok := strings.Cut(p, "\x1e")
+		if !ok {
+			return u, false // cut inside a piece
+		}
+		if backend.IdentityKey(owner) == key {
+			ids = append(ids, id)
 		}
 	}
-	return u
+	b.setIDs(&u, ids)
+	return u, true
 }
 
-func removeFold(ids []string, drop string) []string {
-	out := ids[:0]
-	for _, id := range ids {
-		if backend.FoldKey(id) != backend.FoldKey(drop) {
-			out = append(out, id)
+// setIDs sets the further customer IDs of u from the stored ones: without
+// duplicates by the identity rule and without the primary one (a legacy
+// table may repeat it).
+func (b *Backend) setIDs(u *backend.CustomerUser, ids []string) {
+	all := (backend.CustomerUser{CustomerID: u.CustomerID, CustomerIDs: ids}).AllCustomerIDs()
+	if len(all) > 1 && backend.IdentityKey(all[0]) == backend.IdentityKey(u.CustomerID) {
+		u.CustomerIDs = all[1:]
+	} else {
+		u.CustomerIDs = nil
+	}
+}
+
+// errTooManyCustomerIDs is the error of reading a user that has more customer
+// IDs than backend.MaxCustomerIDs: they decide which tickets the user sees,
+// so the backend does not return a part of them.
+func errTooManyCustomerIDs(login string) error {
+	return &backend.ValidationError{Field: backend.FieldCustomerIDs, Reason: fmt.Sprintf(
+		"the stored user %q has more than %d customer IDs (backend.MaxCustomerIDs); remove some from the table of further customer IDs", login, backend.MaxCustomerIDs)}
+}
+
+// readIDs reads the further customer IDs of u completely (the rows of its
+// identity only), or fails with errTooManyCustomerIDs.
+func (b *Backend) readIDs(ctx context.Context, q queryer, u *backend.CustomerUser) error {
+	rows, err := q.QueryContext(ctx, b.idsFor, u.Login)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	key := backend.IdentityKey(u.Login)
+	var ids []string
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			return err
+		}
+		if backend.IdentityKey(owner) != key {
+			continue
+		}
+		ids = append(ids, id)
+		if len(ids) > backend.MaxCustomerIDs {
+			return errTooManyCustomerIDs(u.Login)
 		}
 	}
-	return out
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	b.setIDs(u, ids)
+	if len(u.AllCustomerIDs()) > backend.MaxCustomerIDs {
+		return errTooManyCustomerIDs(u.Login)
+	}
+	return nil
 }
 
 // dbTime scans DATETIME columns whether or not the DSN has parseTime=true.
@@ -391,50 +575,114 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// find reads the user with login (any case). It returns the user, the
-// stored password hash when withPassword, or backend.ErrNotFound.
-func (b *Backend) find(ctx context.Context, q queryer, login string, withPassword bool) (backend.CustomerUser, string, error) {
-	query := b.getSQL
-	if withPassword {
-		query = b.getPwSQL
+// found is a row a query returned: the user, its hash (withPassword) and
+// its keyset position (a search's sortKey and loginBin).
+type found struct {
+	u        backend.CustomerUser
+	pw       string
+	key, bin string
+}
+
+// scanUsers runs query and returns its users, their further customer IDs
+// complete. withKeys reads the two keyset columns a search query ends with.
+func (b *Backend) scanUsers(ctx context.Context, q queryer, query string, withPassword bool, args ...any) ([]found, error) {
+	return b.scanRows(ctx, q, query, withPassword, false, args...)
+}
+
+func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPassword, withKeys bool, args ...any) ([]found, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, query, login)
+	var out []found
+	var again []int
+	for rows.Next() {
+		var key, bin sql.NullString
+		var extra []any
+		if withKeys {
+			extra = []any{&key, &bin}
+		}
+		r := b.newRow(withPassword, extra...)
+		if err := rows.Scan(r.dest...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		u, complete := b.user(r)
+		if !complete {
+			again = append(again, len(out))
+		}
+		out = append(out, found{u, r.pw.String, key.String, bin.String})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, i := range again {
+		if err := b.readIDs(ctx, q, &out[i].u); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// find reads the user of login's identity. The column's collation picks
+// the candidates, the identity rule decides: a row of another identity is
+// ignored (and logged); of two stored rows of the identity (a legacy table
+// may hold both "Bob" and "bob") the one spelled exactly as asked wins, and
+// without one the login counts as unknown (logged). It returns the user,
+// the stored password hash when withPassword, or backend.ErrNotFound.
+func (b *Backend) find(ctx context.Context, q queryer, login string, withPassword bool) (backend.CustomerUser, string, error) {
+	key := backend.IdentityKey(login)
+	pick := func(rows []found) (found, bool, error) {
+		var match []found
+		for _, f := range rows {
+			if backend.IdentityKey(f.u.Login) == key {
+				match = append(match, f)
+			} else {
+				b.log.WarnContext(ctx, backend.LogIdentityMismatch, "op", "lookup", "login", login, "stored", f.u.Login)
+			}
+		}
+		switch len(match) {
+		case 0:
+			return found{}, false, nil
+		case 1:
+			return match[0], true, nil
+		}
+		for _, f := range match {
+			if f.u.Login == login || norm.NFC.String(f.u.Login) == login {
+				return f, true, nil
+			}
+		}
+		b.log.WarnContext(ctx, backend.LogAmbiguousIdentity, "op", "lookup", "login", login)
+		return found{}, true, backend.ErrNotFound
+	}
+	// Authenticate (withPassword) on a case-sensitive collation compares
+	// wide at once, so that a hit costs what a miss costs.
+	pred := b.login.exact
+	if wide := b.login.readWide(); wide != "" && withPassword {
+		pred = wide
+	}
+	rows, err := b.scanUsers(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
-	defer rows.Close()
-	key := backend.LoginKey(login)
-	var (
-		found   bool
-		best    backend.CustomerUser
-		bestPw  string
-		bestHit bool
-	)
-	for rows.Next() {
-		r := b.newRow(withPassword)
-		if err := rows.Scan(r.dest...); err != nil {
+	f, ok, err := pick(rows)
+	if wide := b.login.readWide(); !ok && err == nil && wide != "" && pred != wide {
+		if rows, err = b.scanUsers(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
 			return backend.CustomerUser{}, "", err
 		}
-		u := b.user(r)
-		// An accent-insensitive collation matches more than we mean.
-		if backend.LoginKey(u.Login) != key {
-			continue
-		}
-		exact := u.Login == login
-		if !found || (exact && !bestHit) {
-			found, best, bestPw, bestHit = true, u, r.pw.String, exact
-		}
+		f, ok, err = pick(rows)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
-	if !found {
+	if !ok {
 		return backend.CustomerUser{}, "", backend.ErrNotFound
 	}
-	return best, bestPw, nil
+	return f.u, f.pw, nil
 }
 
-// Get returns the user with this login, in any case, valid or not.
+// Get returns the user with this login (by the identity rule), valid or not.
 func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
@@ -448,39 +696,58 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 }
 
 // Authenticate checks the password of the user with this login. Unknown
-// logins verify a dummy hash, so that they take as long as a wrong password;
-// both give backend.ErrInvalidCredentials. A user that is not valid gets
-// backend.ErrAccountInvalid once the password was right. A stored hash of a
-// weaker scheme (or a lower bcrypt cost) is replaced by a new one; a failure
-// to do so is logged, and the login still succeeds.
+// and malformed logins, unusable passwords (empty, over
+// backend.MaxPasswordBytes, with a NUL) and users without a password give
+// backend.ErrInvalidCredentials after the work of a wrong password (the
+// lookup where the login is well formed, a dummy hash) and are then padded
+// to the typical time of a wrong password (backend.RefusalTimer), so that
+// no refusal tells which logins exist. A user that is not valid gets a
+// *backend.AccountInvalidError (errors.Is backend.ErrAccountInvalid) once
+// the password was right. A ctx that ends during hashing ends the call with
+// ctx's error. A stored hash of a weaker scheme (or a lower bcrypt cost) is
+// replaced by a new one; a failure to do so is logged, and the login still
+// succeeds.
 func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.CustomerUser, error) {
 	const op = "authenticate"
-	h := b.cfg.Hasher
-	login, err := backend.NormalizeLogin(login)
-	if err != nil || pw == "" {
-		h.Dummy(pw)
+	start := time.Now()
+	h := b.cfg.hasher
+	refuse := func() (backend.CustomerUser, error) {
+		if err := h.DummyContext(ctx, pw); err != nil {
+			return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
+		}
+		if err := b.timer.Pad(ctx, start); err != nil {
+			return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
+		}
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
+	}
+	login, err := backend.NormalizeLogin(login)
+	if err != nil {
+		// The round trip of a lookup, for a login that cannot exist.
+		_, _, _ = b.find(ctx, b.db, "\u2400", true)
+		return refuse()
 	}
 	u, stored, err := b.find(ctx, b.db, login, true)
 	switch {
-	case err == backend.ErrNotFound:
-		h.Dummy(pw)
-		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
+	case errors.Is(err, backend.ErrNotFound):
+		return refuse()
 	case err != nil:
 		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, op, err)
-	case stored == "":
-		h.Dummy(pw)
-		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
+	case stored == "" || !backend.CheckLoginPassword(pw):
+		return refuse()
 	}
-	ok, rehash := h.Verify(stored, pw, u.Login)
+	ok, rehash, err := h.VerifyContext(ctx, stored, pw, u.Login)
+	if err != nil {
+		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
+	}
 	if !ok {
+		b.timer.Observe(time.Since(start))
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrInvalidCredentials)
 	}
 	if err := ctx.Err(); err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
 	}
 	if u.Valid != backend.Valid {
-		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, backend.ErrAccountInvalid)
+		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, &backend.AccountInvalidError{State: u.Valid})
 	}
 	if rehash && !b.cfg.ReadOnly {
 		b.rehash(ctx, u.Login, stored, pw)
@@ -488,21 +755,24 @@ func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.C
 	return u, nil
 }
 
-// rehash replaces the stored hash, unless it changed meanwhile.
+// rehash replaces the stored hash, unless it changed meanwhile. It does not
+// move change_time: a login is not an edit of the record.
 func (b *Backend) rehash(ctx context.Context, login, old, pw string) {
-	hash, err := b.cfg.Hasher.Hash(pw)
+	hash, err := b.cfg.hasher.HashContext(ctx, pw)
 	if err == nil {
 		pwCol := quote(b.cfg.cols[FieldPassword])
 		_, err = b.db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?",
 			b.table, pwCol, quote(b.cfg.cols[FieldLogin]), pwCol), hash, login, old)
 	}
 	if err != nil {
-		b.cfg.Logger.WarnContext(ctx, "customeruser: could not upgrade a password hash after a successful login",
-			"backend", b.cfg.Name, "login", login, "error", classify(err))
+		b.log.WarnContext(ctx, backend.LogRehashFailed, "op", "authenticate", "login", login, "error", classify(err))
+		return
 	}
+	b.log.InfoContext(ctx, backend.LogRehashed, "op", "authenticate", "login", login)
 }
 
 // SetPassword stores a new hash of password for the user with this login.
+// The password must pass backend.CheckPassword (at most 72 bytes).
 func (b *Backend) SetPassword(ctx context.Context, login, pw string) error {
 	const op = "set password"
 	if b.cfg.ReadOnly {
@@ -518,9 +788,9 @@ func (b *Backend) SetPassword(ctx context.Context, login, pw string) error {
 	if err := ctx.Err(); err != nil {
 		return backend.OpError(b.cfg.Name, op, err)
 	}
-	hash, err := b.cfg.Hasher.Hash(pw)
+	hash, err := b.cfg.hasher.HashContext(ctx, pw)
 	if err != nil {
-		return backend.OpError(b.cfg.Name, op, fmt.Errorf("hashing the password: %w", err))
+		return opError(ctx, b.cfg.Name, op, fmt.Errorf("hashing the password: %w", err))
 	}
 	err = b.inTx(ctx, []string{loginLock(login)}, func(tx *sql.Tx) error {
 		u, _, err := b.find(ctx, tx, login, false)
@@ -534,16 +804,19 @@ func (b *Backend) SetPassword(ctx context.Context, login, pw string) error {
 			quote(b.cfg.cols[FieldPassword]), set, quote(b.cfg.cols[FieldLogin])), args...)
 		return err
 	})
-	return opError(ctx, b.cfg.Name, op, err)
+	return b.opError(ctx, op, err)
 }
 
-// changeStamp returns ", change_time = ?, change_by = ?" for the mapped
-// columns, with their values.
+// changeStamp returns ", change_time = ..., change_by = ?" for the mapped
+// columns, with their values. change_time is a DATETIME of whole seconds
+// in the OTRS layout; every write moves it strictly forward (to now, or one
+// second past the stored value when that is not earlier), so that the
+// optimistic check of Update tells two writes within one second apart.
 func (b *Backend) changeStamp() (string, []any) {
 	var set string
 	var args []any
 	if col, ok := b.cfg.cols[FieldChangeTime]; ok {
-		set += ", " + quote(col) + " = ?"
+		set += fmt.Sprintf(", %s = GREATEST(?, %s + INTERVAL 1 SECOND)", quote(col), quote(col))
 		args = append(args, now())
 	}
 	if col, ok := b.cfg.cols[FieldChangeBy]; ok {

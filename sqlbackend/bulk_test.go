@@ -121,8 +121,29 @@ func TestPrefixSearchUsesIndexes(t *testing.T) {
 		require.NotEmpty(t, users, "%+v", q)
 	}
 
+	// Search folds accents. The folded copies keep the prefix search on
+	// indexes; the same query on the columns converted to an
+	// accent-insensitive collation scans the table.
+	query, args, err := b.SearchSQL(ctx, backend.Query{Search: "richter12"})
+	require.NoError(t, err)
+	assert.Contains(t, query, "_sfold` LIKE ?")
+	for _, row := range explain(t, d.DB, unfoldSQL(query), args...) {
+		if row["table"] == "t" {
+			assert.Equal(t, "ALL", row["type"], "without the folded copies the prefix search scans")
+		}
+	}
+	users, err := b.Search(ctx, backend.Query{Search: "RICHTER12"})
+	require.NoError(t, err)
+	require.NotEmpty(t, users)
+	accented, err := b.Search(ctx, backend.Query{Search: "krüger88", Limit: 1000})
+	require.NoError(t, err)
+	plain, err := b.Search(ctx, backend.Query{Search: "kruger88", Limit: 1000})
+	require.NoError(t, err)
+	assert.NotEmpty(t, plain)
+	assert.Equal(t, loginsOf(accented), loginsOf(plain), "kruger finds Krüger")
+
 	sub := newBackendOn(t, d.DB, sqlbackend.Config{})
-	query, args, err := sub.SearchSQL(ctx, backend.Query{Search: "schneider12"})
+	query, args, err = sub.SearchSQL(ctx, backend.Query{Search: "schneider12"})
 	require.NoError(t, err)
 	for _, row := range explain(t, d.DB, query, args...) {
 		if row["table"] == "t" {

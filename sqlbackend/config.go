@@ -102,12 +102,12 @@ type Config struct {
 	// AllowDuplicateEmail lets several users share an email address.
 	AllowDuplicateEmail bool
 	// Hasher hashes new passwords and verifies stored ones (every OTRS
-	// stored format). The zero value here means
-	// password.Hasher{Format: password.FormatOTRS}: the OTRS bcrypt form
-	// "BCRYPT:cost:salt:hash", which Znuny and OTOBO sharing the table can
-	// verify, at password.DefaultCost. For standard "$2a$" hashes give
-	// Format FormatStandard with a non-zero Cost.
-	Hasher password.Hasher
+	// stored format). nil means &password.Hasher{Format:
+	// password.FormatOTRS}: the OTRS bcrypt form "BCRYPT:cost:salt:hash",
+	// which Znuny and OTOBO sharing the table can verify, at
+	// password.DefaultCost. A non-nil Hasher means exactly what it says
+	// (&password.Hasher{} writes standard "$2a$" hashes). New copies it.
+	Hasher *password.Hasher
 	// ChangeBy is the agent id written to create_by and change_by (the OTRS
 	// columns are NOT NULL). Default 1, the OTRS admin.
 	ChangeBy int
@@ -120,10 +120,29 @@ type Config struct {
 	Pool Pool
 	// KeepPool leaves the pool settings of the *sql.DB as the caller made them.
 	KeepPool bool
-	// Logger receives the warnings the backend cannot return (a failed
-	// rehash after a successful login). Default slog.Default().
+	// Logger receives the events the backend cannot return (a failed
+	// rehash after a successful login, a row of another identity that a
+	// loose collation returned), with the messages and attributes of
+	// package backend (backend.Logger). Default slog.Default().
 	Logger *slog.Logger
 }
+
+// String prints the configuration without anything that could be a secret
+// (a Config holds none today: no DSN, no password) and without the logger.
+func (c Config) String() string {
+	h := "nil (OTRS form)"
+	if c.Hasher != nil {
+		h = fmt.Sprintf("{Cost:%d Format:%s}", c.Hasher.Cost, c.Hasher.Format)
+	}
+	return fmt.Sprintf("sqlbackend.Config{Name:%q Table:%q CustomerIDsTable:%q MatchPrefix:%t ReadOnly:%t DefaultLimit:%d AutoLoginPrefix:%q AllowDuplicateEmail:%t Hasher:%s Collation:%q}",
+		c.Name, c.Table, c.CustomerIDsTable, c.MatchPrefix, c.ReadOnly, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail, h, c.Collation)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue logs the configuration as String does.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Pool holds the connection-pool settings New applies to the *sql.DB.
 type Pool struct {
@@ -147,6 +166,7 @@ var identRe = regexp.MustCompile(`^[A-Za-z0-9_$]{1,64}$`)
 // resolved is a validated Config with the defaults filled in.
 type resolved struct {
 	Config
+	hasher     password.Hasher   // the copy of *Config.Hasher (or the OTRS default)
 	cols       map[string]string // field -> column, NoColumn fields removed
 	attrNames  []string          // sorted attribute names
 	searchCols []string          // columns of SearchFields
@@ -168,29 +188,32 @@ func (c Config) resolve() (resolved, error) {
 	if c.ChangeBy == 0 {
 		c.ChangeBy = 1
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	hasher := password.Hasher{Format: password.FormatOTRS}
+	if c.Hasher != nil {
+		hasher = *c.Hasher
 	}
-	if c.Hasher == (password.Hasher{}) {
-		c.Hasher = password.Hasher{Format: password.FormatOTRS}
+	var problems []*backend.ValidationError
+	add := func(field, format string, args ...any) {
+		problems = append(problems, &backend.ValidationError{Field: "Config." + field, Reason: fmt.Sprintf(format, args...)})
 	}
-	var problems []string
-	if err := c.Hasher.Check(); err != nil {
-		problems = append(problems, "Hasher: "+err.Error())
+	if err := hasher.Check(); err != nil {
+		add("Hasher", "%v", err)
 	}
 	if c.DefaultLimit < 0 {
-		problems = append(problems, "DefaultLimit is negative")
+		add("DefaultLimit", "negative")
+	} else if c.DefaultLimit > backend.MaxLimit {
+		add("DefaultLimit", "above backend.MaxLimit (%d)", backend.MaxLimit)
 	}
 	if !identRe.MatchString(c.Table) {
-		problems = append(problems, fmt.Sprintf("Table %q is not a plain SQL name", c.Table))
+		add("Table", "%q is not a plain SQL name", c.Table)
 	}
 	if c.CustomerIDsTable != NoColumn && !identRe.MatchString(c.CustomerIDsTable) {
-		problems = append(problems, fmt.Sprintf("CustomerIDsTable %q is not a plain SQL name", c.CustomerIDsTable))
+		add("CustomerIDsTable", "%q is not a plain SQL name", c.CustomerIDsTable)
 	}
 	if c.Collation != "" && !identRe.MatchString(c.Collation) {
-		problems = append(problems, fmt.Sprintf("Collation %q is not a plain SQL name", c.Collation))
+		add("Collation", "%q is not a plain SQL name", c.Collation)
 	}
-	r := resolved{cols: make(map[string]string, len(DefaultColumns))}
+	r := resolved{hasher: hasher, cols: make(map[string]string, len(DefaultColumns))}
 	for f, col := range DefaultColumns {
 		r.cols[f] = col
 	}
@@ -205,19 +228,19 @@ func (c Config) resolve() (resolved, error) {
 		case col == NoColumn:
 			for _, req := range requiredFields {
 				if f == req {
-					problems = append(problems, fmt.Sprintf("field %s is required and cannot be %q", f, NoColumn))
+					add("Columns", "field %s is required and cannot be %q", f, NoColumn)
 				}
 			}
 			delete(r.cols, f)
 		case !identRe.MatchString(col):
-			problems = append(problems, fmt.Sprintf("column %q of field %s is not a plain SQL name", col, f))
+			add("Columns", "column %q of field %s is not a plain SQL name", col, f)
 		default:
 			r.cols[f] = col
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		problems = append(problems, "unknown fields in Columns: "+strings.Join(unknown, ", "))
+		add("Columns", "unknown fields %s", strings.Join(unknown, ", "))
 	}
 	used := map[string]string{}
 	for f, col := range r.cols {
@@ -225,15 +248,15 @@ func (c Config) resolve() (resolved, error) {
 	}
 	for name, col := range c.Attributes {
 		if strings.TrimSpace(name) == "" {
-			problems = append(problems, "an attribute has an empty name")
+			add("Attributes", "an attribute has an empty name")
 			continue
 		}
 		if !identRe.MatchString(col) {
-			problems = append(problems, fmt.Sprintf("column %q of attribute %q is not a plain SQL name", col, name))
+			add("Attributes", "column %q of attribute %q is not a plain SQL name", col, name)
 			continue
 		}
 		if f, dup := used[strings.ToLower(col)]; dup {
-			problems = append(problems, fmt.Sprintf("column %q of attribute %q is already mapped to %s", col, name, f))
+			add("Attributes", "column %q of attribute %q is already mapped to %s", col, name, f)
 			continue
 		}
 		used[strings.ToLower(col)] = "attribute " + name
@@ -256,7 +279,7 @@ func (c Config) resolve() (resolved, error) {
 		}
 	}
 	if len(badSearch) > 0 {
-		problems = append(problems, "unknown or unsearchable SearchFields: "+strings.Join(badSearch, ", "))
+		add("SearchFields", "unknown or unsearchable fields %s", strings.Join(badSearch, ", "))
 	}
 	if c.Pool.MaxOpenConns == 0 {
 		c.Pool.MaxOpenConns = 16
@@ -271,7 +294,7 @@ func (c Config) resolve() (resolved, error) {
 		c.Pool.ConnMaxIdleTime = time.Minute
 	}
 	if len(problems) > 0 {
-		return resolved{}, fmt.Errorf("sqlbackend: invalid config: %s", strings.Join(problems, "; "))
+		return resolved{}, backend.ConfigError(c.Name, problems...)
 	}
 	r.Config = c
 	return r, nil

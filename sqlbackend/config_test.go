@@ -58,10 +58,12 @@ func TestCustomColumnsAndAttributes(t *testing.T) {
 	_, err = b.Add(ctx, bad, "")
 	var ve *backend.ValidationError
 	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldAttributes, ve.Field, "the Go field name")
 	bad = sampleUser("ida")
 	bad.CustomerIDs = []string{"OTHER"}
 	_, err = b.Add(ctx, bad, "")
 	require.ErrorAs(t, err, &ve, "no table for further customer IDs")
+	assert.Equal(t, backend.FieldCustomerIDs, ve.Field)
 	assert.Equal(t, 2, countRows(t, d.DB, "portal_users"))
 
 	var n int
@@ -87,22 +89,24 @@ func TestLikePatternEscaping(t *testing.T) {
 	}
 }
 
-// TestCollationDetection shows the predicates New chooses: the column
-// itself on a _ci collation (the unique index serves Get), lower-cased
-// sides on utf8mb4_bin (correct, but a scan).
+// TestCollationDetection shows the predicates New chooses: on the default
+// schema the case-insensitive copy of the login (its index serves Get), on
+// utf8mb4_bin the exact column (a lookup that finds nothing of the
+// identity then compares under a UCA collation, a scan).
 func TestCollationDetection(t *testing.T) {
 	ci, d := newBackend(t, sqlbackend.Config{})
 	assert.NotContains(t, ci.GetSQL(), "LOWER(")
+	assert.Contains(t, ci.GetSQL(), "t.`login_ci` = ?")
 	_, err := ci.Add(context.Background(), sampleUser("someone"), "")
 	require.NoError(t, err)
 	_, err = ci.Add(context.Background(), sampleUser("another"), "")
 	require.NoError(t, err)
 	plan := explain(t, d.DB, ci.GetSQL(), "SomeOne")
 	require.NotEmpty(t, plan)
-	assert.Equal(t, "customer_user_login", plan[0]["key"], "Get uses the unique login index: %v", plan)
+	assert.Equal(t, "login_ci", plan[0]["key"], "Get uses the index of the login's case-insensitive copy: %v", plan)
 
 	bin, d2 := newBackend(t, sqlbackend.Config{Collation: "utf8mb4_bin"})
-	assert.Contains(t, bin.GetSQL(), "LOWER(t.`login`) = LOWER(?)")
+	assert.Contains(t, bin.GetSQL(), "WHERE t.`login` = ?")
 	_, err = bin.Add(context.Background(), sampleUser("Bob"), "")
 	require.NoError(t, err)
 	_, err = bin.Add(context.Background(), sampleUser("bOB"), "")

@@ -26,50 +26,115 @@
 // Stored passwords of every OTRS format (sha2, sha1, sha512, md5-crypt, apr1,
 // BCRYPT:..., crypt, plain) verify as they are; the first successful login
 // replaces a weaker hash by bcrypt. New hashes are written in the OTRS bcrypt
-// form by default (Config.Hasher), because Znuny and OTOBO read "$2a$" hashes
-// as md5-crypt and would lock the user out during a migration.
+// form when Config.Hasher is nil, because Znuny and OTOBO read "$2a$" hashes
+// as md5-crypt and would lock the user out during a migration; a non-nil
+// Hasher means exactly what it says (&password.Hasher{} writes "$2a$").
+// New passwords are at most 72 bytes (backend.CheckPassword).
 //
-// # Case-insensitive logins, whatever the collation
+// # Identity: the rule, whatever the collation
 //
-// New reads the collation of the login, email and customer_id columns. On a
-// case-insensitive (_ci) collation the queries compare the column itself
-// ("login = ?", "login LIKE ?"), so the unique index and the other indexes
-// serve exact lookups and prefix searches. On a case-sensitive collation
-// (_bin, _cs) or a binary column they compare LOWER(column) with LOWER(?):
-// correct, but no index helps, so every lookup scans the table (about as
-// costly as the OTRS search; fine for thousands of users, slow for
-// millions; prefer a _ci collation). CreateSchema picks an accent-sensitive
-// _ci collation (utf8mb4_uca1400_as_ci on MariaDB 10.10+, utf8mb4_0900_as_ci on
-// MySQL 8), so that "rene" and "René" stay different logins; with an
-// accent-insensitive collation such as utf8mb4_general_ci the unique index
-// refuses the second of them. Uniqueness of logins and emails is checked
-// case-insensitively inside the writing transaction, in addition to the
-// unique index, so a _bin table cannot get "Bob" next to "bob" either. The
-// check and the write hold a named lock (GET_LOCK) per lower-cased login and
-// email, so concurrent writers of the same login wait for each other, while
-// writers of different users never do (row gap locks, the alternative,
-// deadlock concurrent inserts).
+// Two logins (or emails, or customer IDs) are one identity iff their
+// backend.IdentityKey is equal: NFC plus Unicode simple case folding, and
+// nothing more ("rené" and "rene", "straße" and "strasse", "ａｌｉｃｅ" and
+// "alice", "dev😀" and "dev😁" are different users; "ÄRGER" and "ärger",
+// the Kelvin sign and "k" are one). No MySQL/MariaDB collation is exactly
+// that rule, so the backend lets the collation find candidates and decides
+// in Go:
+//
+//   - Every row a lookup returns (Get, Authenticate, Query.Login, Email and
+//     CustomerID, the uniqueness checks, the user_id of further customer
+//     IDs) is re-checked by IdentityKey; a row of another identity is
+//     ignored and logged (backend.LogIdentityMismatch). Two stored rows of
+//     one identity (a legacy table without a unique index) give the one
+//     spelled exactly as asked, or none (backend.LogAmbiguousIdentity).
+//   - Uniqueness of logins and (unless AllowDuplicateEmail) emails is
+//     enforced by IdentityKey inside the writing transaction, not only by
+//     the collation. The check and the write hold a named lock (GET_LOCK)
+//     per identity key, so concurrent writers of one identity wait for each
+//     other, while writers of different users never do (the locking reads
+//     of InnoDB would take gap locks, which deadlock concurrent inserts).
+//     Writers outside this library (OTRS itself) are held only by the
+//     unique index.
+//   - On a collation that finds every spelling of an identity (the UCA
+//     ones: uca1400, 0900, unicode_ci), "col = ?" on the column's index is
+//     enough. On one that does not, every uniqueness check compares once
+//     more under the server's UCA collation, which scans the table. Reads
+//     do so only on case-sensitive collations (_bin, _cs), where the
+//     index misses every other case of a login (Authenticate then always
+//     compares so, so that a hit costs what a miss costs). On
+//     utf8mb4_general_ci reads stay on the index: a legacy row in an
+//     exotic spelling (the Kelvin sign, which general_ci tells from "k")
+//     is found by the spellings general_ci equals to it only, and is
+//     unknown to the others; it is never confused with another identity.
+//
+// CreateSchema makes new tables exact: the login, email and customer_id
+// columns are utf8mb4_bin (so the unique index never refuses a distinct
+// identity), each with a virtual copy ("login_ci", ...) in the server's
+// accent-sensitive case-insensitive collation and an index on it, which the
+// lookups use. The collation is detected on every supported server: MariaDB
+// 10.10+ utf8mb4_uca1400_as_ci (information_schema lists it as
+// "uca1400_as_ci"; the full name is in
+// COLLATION_CHARACTER_SET_APPLICABILITY), MySQL 8 utf8mb4_0900_as_ci, older
+// servers, which have no accent-sensitive case-insensitive utf8mb4
+// collation, utf8mb4_unicode_520_ci or utf8mb4_unicode_ci. With
+// Config.Collation set the tables use that collation throughout. An
+// existing OTRS table is used as it is: its utf8mb4_general_ci unique index
+// is looser than the rule and may refuse the second of two distinct
+// identities ("rene" after "rené") as a duplicate; it never makes the
+// backend return or authenticate the other one.
 //
 // # Search
 //
 // A Query's search words (backend.ParseSearch) compile to one group per word,
-// "(login LIKE ? OR first_name LIKE ? OR ...)" over Config.SearchFields, ANDed;
-// an excluded word becomes "(col IS NULL OR NOT col LIKE ?) AND ...". Words
-// are parameters with '%', '_' and '\' escaped (ESCAPE '\'), never SQL text.
-// With Config.MatchPrefix a pattern has no leading '%', so MariaDB answers
-// from the columns' indexes (index_merge) instead of scanning the table.
-// Results are ordered by lower-cased login in code-point order (the order of
-// backend.SortByLogin, whatever the collation); Limit caps them. That order
-// is not the order of any index, so MariaDB sorts the matching rows (with a
-// bounded priority queue for the limit): negligible for a search, about
-// 50 ms for listing all of 100,000 users without criteria.
+// "(login LIKE ? OR first_name LIKE ? OR ...)" over Config.SearchFields, ANDed.
+// Words are parameters with '%', '_' and '\' escaped (ESCAPE '\'), never SQL
+// text. Matching folds case and accents ("muller" finds "Müller"): the LIKE
+// runs on an accent-insensitive form of each column (the column itself on
+// utf8mb4_general_ci or unicode_ci; on new tables a virtual copy
+// "<column>_sfold" in the server's accent-insensitive UCA collation, with an
+// index, which CreateSchema adds and the server maintains, also for rows
+// OTRS writes; otherwise the column converted to that collation, which no
+// index serves), and every row is re-checked in Go with backend.SearchFold,
+// as are excluded words, which are matched in Go only. A phrase also
+// matches the full name ("maria meier"). With Config.MatchPrefix a pattern
+// has no leading '%', so MariaDB answers from the indexes (index_merge)
+// instead of scanning the table. Rare expansions ("strasse" for "Straße")
+// that the collation's LIKE does not make are not found by SQL.
+//
+// Results are in login order (backend.CompareLogins): MariaDB orders by the
+// lower-cased login in code-point order, and each page is sorted by
+// CompareLogins. Query.After is a keyset cursor on the same order, so an
+// admin list pages through any number of users without offsets; rows the
+// Go re-check drops are replaced by reading on from the last row, until
+// Limit (at most backend.MaxLimit) is reached.
+//
+// # Further customer IDs
+//
+// They decide which tickets a user sees, so they are read completely or not
+// at all: with the row in one round trip when GROUP_CONCAT's cap
+// (group_concat_max_len) allows, else by a second query. A user may have at
+// most backend.MaxCustomerIDs in all; a stored user with more gives a
+// *backend.ValidationError (Field CustomerIDs) instead of a part of them.
+//
+// # Authenticate
+//
+// An unknown or malformed login, an unusable password and a user without a
+// password are refused after the work of a wrong password (the lookup, a
+// dummy bcrypt hash) and padded to the typical time of a wrong password
+// (backend.RefusalTimer), so no refusal tells which logins exist. A ctx
+// that ends during hashing ends the call with ctx's error.
 //
 // # Writes
 //
 // Add, Update (a rename moves the user's rows of customer_user_customer) and
 // SetPassword each run in one transaction: if any statement fails, nothing
 // is written. A transaction InnoDB chose as a deadlock victim is retried up
-// to three times.
+// to three times. Update with a zero Valid keeps the stored state; with
+// u.ChangedAt set it refuses with backend.ErrConflict when the stored
+// change_time differs (compared at whole seconds, as DATETIME stores it).
+// Every write moves change_time strictly forward (to now, or one second
+// past the stored value), so that two writes within one second still
+// differ; a rehash at login does not move it.
 //
 // # Connections and errors
 //
@@ -83,7 +148,14 @@
 // ..."). An unreachable server, a refused or broken connection and a server
 // shutting down give errors matching backend.ErrUnavailable; the pool
 // reconnects by itself, so the same *Backend works again once the server is
-// back. A duplicate key gives backend.ErrDuplicateLogin (or ErrDuplicateEmail),
-// a value too long for a legacy column a *backend.ValidationError, a done
-// context an error wrapping ctx.Err().
+// back. A duplicate key gives backend.ErrDuplicateLogin, or ErrDuplicateEmail
+// when the unique index it violated holds the email column (decided by the
+// index, not by its name), a value too long for a legacy column a
+// *backend.ValidationError naming the field, a done context an error
+// wrapping ctx.Err(). Configuration problems are backend config errors
+// ("customeruser <name>: config: ...", errors.Is backend.ErrInvalidInput),
+// all of them at once. Events the backend cannot return are logged to
+// Config.Logger (nil: slog.Default()) with the messages and attributes of
+// package backend; never a password or hash. Neither a Backend nor a Config
+// prints a secret: a Config holds none (no DSN), a Backend prints its name.
 package sqlbackend

@@ -30,6 +30,7 @@ const (
 	erNetWriteInterrupt  = 1161
 	erConnectionKilled   = 1927
 	erReadOnlyMode       = 1290 // --read-only server
+	erBadField           = 1054 // unknown column
 )
 
 // unavailable reports whether err means the server could not be reached or
@@ -87,11 +88,9 @@ func classify(err error) error {
 	if errors.As(err, &myErr) {
 		switch myErr.Number {
 		case erDupEntry:
-			// The message names the key ("... for key 'customer_user_email'").
-			// It may quote the value: say only which rule was broken.
-			if strings.Contains(strings.ToLower(myErr.Message), "email") {
-				return backend.ErrDuplicateEmail
-			}
+			// The message may quote the value: say only which rule was
+			// broken. Backend.opError tells them apart by the index;
+			// without it a duplicate is one of the login.
 			return backend.ErrDuplicateLogin
 		case erDataTooLong, erTruncatedValue:
 			return &backend.ValidationError{Field: columnOfMessage(myErr.Message), Reason: "does not fit the database column"}
@@ -103,15 +102,30 @@ func classify(err error) error {
 }
 
 // columnOfMessage extracts the column name of "Data too long for column
-// 'x' at row 1".
+// 'x' at row 1" or "Incorrect string value: '...' for column
+// `db`.`table`.`x` at row 1" (MariaDB 10.5+).
 func columnOfMessage(msg string) string {
-	if i := strings.Index(msg, "column '"); i >= 0 {
-		rest := msg[i+len("column '"):]
-		if j := strings.IndexByte(rest, '\''); j >= 0 {
-			return rest[:j]
+	i := strings.LastIndex(msg, "for column ")
+	if i < 0 {
+		i = strings.LastIndex(msg, "column ")
+		if i < 0 {
+			return "value"
 		}
+	} else {
+		i += len("for ")
 	}
-	return "value"
+	rest := msg[i+len("column "):]
+	if end := strings.Index(rest, " at row"); end >= 0 {
+		rest = rest[:end]
+	}
+	if j := strings.LastIndexByte(rest, '.'); j >= 0 && strings.HasPrefix(rest[j+1:], "`") {
+		rest = rest[j+1:]
+	}
+	rest = strings.Trim(rest, "'`")
+	if rest == "" {
+		return "value"
+	}
+	return rest
 }
 
 // opError wraps err with the backend name and operation, after classify;
@@ -127,4 +141,76 @@ func opError(ctx context.Context, name, op string, err error) error {
 		}
 	}
 	return backend.OpError(name, op, classify(err))
+}
+
+// dupKeyIndex extracts the index name of "Duplicate entry '...' for key
+// 'customer_user_login'" (MySQL 8 writes 'table.index'). The value quoted
+// before it may contain anything, so the name is taken from the end.
+func dupKeyIndex(msg string) string {
+	i := strings.LastIndex(msg, "for key '")
+	if i < 0 || !strings.HasSuffix(msg, "'") {
+		return ""
+	}
+	name := msg[i+len("for key '") : len(msg)-1]
+	if j := strings.LastIndexByte(name, '.'); j >= 0 {
+		name = name[j+1:]
+	}
+	return strings.ToLower(name)
+}
+
+// opError is the package's opError with the backend's knowledge: a
+// duplicate key is classified by the unique index it violated (an index
+// guarding the email column is a duplicate email, whatever the names of
+// table and index), and a column that a value does not fit is named by
+// its field.
+func (b *Backend) opError(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case erDupEntry:
+			if b.uniqueKeys[dupKeyIndex(myErr.Message)] == FieldEmail {
+				err = backend.ErrDuplicateEmail
+			} else {
+				err = backend.ErrDuplicateLogin
+			}
+		case erDataTooLong, erTruncatedValue:
+			err = &backend.ValidationError{Field: b.fieldOfColumn(columnOfMessage(myErr.Message)), Reason: "does not fit the database column"}
+		}
+	}
+	return opError(ctx, b.cfg.Name, op, err)
+}
+
+// goFieldNames maps the Field constants of this package to the Go field
+// names of backend.CustomerUser (ValidationError.Field).
+var goFieldNames = map[string]string{
+	FieldLogin: backend.FieldLogin, FieldEmail: backend.FieldEmail, FieldCustomerID: backend.FieldCustomerID,
+	FieldTitle: backend.FieldTitle, FieldFirstName: backend.FieldFirstName, FieldLastName: backend.FieldLastName,
+	FieldPhone: backend.FieldPhone, FieldFax: backend.FieldFax, FieldMobile: backend.FieldMobile,
+	FieldStreet: backend.FieldStreet, FieldZip: backend.FieldZip, FieldCity: backend.FieldCity,
+	FieldCountry: backend.FieldCountry, FieldComment: backend.FieldComment, FieldValid: backend.FieldValid,
+	FieldPassword: backend.FieldPassword,
+}
+
+// fieldOfColumn names the field a column holds (its Go field name), for
+// errors about a value the column cannot hold.
+func (b *Backend) fieldOfColumn(col string) string {
+	for f, c := range b.cfg.cols {
+		if strings.EqualFold(c, col) {
+			if g, ok := goFieldNames[f]; ok {
+				return g
+			}
+		}
+	}
+	for _, a := range b.cfg.attrNames {
+		if strings.EqualFold(b.cfg.Attributes[a], col) {
+			return backend.FieldAttributes
+		}
+	}
+	if strings.EqualFold(col, "customer_id") || strings.EqualFold(col, "user_id") {
+		return backend.FieldCustomerIDs
+	}
+	return col
 }

@@ -3,6 +3,7 @@ package sqlbackend_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
 	"github.com/helpdeskkit/customeruser/sqlbackend"
 )
 
@@ -65,4 +67,43 @@ func ExampleNew_columns() {
 		log.Fatal(err)
 	}
 	_ = users
+}
+
+// Paging through every customer user in login order with the keyset
+// cursor, and an optimistic update that refuses to overwrite a newer save.
+func ExampleBackend_Search_paging() {
+	var users *sqlbackend.Backend // opened as in the package example
+	ctx := context.Background()
+	after := ""
+	for {
+		page, err := users.Search(ctx, backend.Query{IncludeInvalid: true, Limit: 500, After: after})
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, u := range page {
+			fmt.Println(u.Login)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].Login
+	}
+
+	u, err := users.Get(ctx, "jdoe")
+	if err != nil {
+		log.Fatal(err)
+	}
+	u.City = "Berlin" // u.ChangedAt as read: "only if unchanged since"
+	if _, err := users.Update(ctx, "jdoe", u); errors.Is(err, backend.ErrConflict) {
+		fmt.Println("changed by someone else meanwhile: read again")
+	}
+}
+
+// The hash format: nil is the OTRS form (Znuny and OTOBO on the same table
+// verify it); a Hasher given means exactly what it says.
+func ExampleConfig_hasher() {
+	var db *sql.DB // opened as in the package example
+	otrsForm, _ := sqlbackend.New(db, sqlbackend.Config{})
+	standard, _ := sqlbackend.New(db, sqlbackend.Config{Hasher: &password.Hasher{Cost: 12}})
+	_, _ = otrsForm, standard
 }

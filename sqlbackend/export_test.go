@@ -17,7 +17,20 @@ func (b *Backend) SearchSQL(ctx context.Context, q backend.Query) (string, []any
 }
 
 // GetSQL exposes the query of Get.
-func (b *Backend) GetSQL() string { return b.getSQL }
+func (b *Backend) GetSQL() string { return b.selectBy(b.login.exact, false) }
+
+// ChooseCollation exposes the collation choice on a list of server names.
+func ChooseIdentityCollation(names []string) string {
+	return chooseCollation(names, identityCollations, "utf8mb4_unicode_ci")
+}
+
+// ChooseSearchCollation exposes the search collation choice.
+func ChooseSearchCollation(names []string) string {
+	return chooseCollation(names, searchCollations, "")
+}
+
+// DupKeyIndex exposes dupKeyIndex.
+var DupKeyIndex = dupKeyIndex
 
 // LikePattern exposes likePattern.
 var LikePattern = likePattern

@@ -36,8 +36,8 @@ func newBackend(t testing.TB, cfg sqlbackend.Config) (*sqlbackend.Backend, *test
 
 func newBackendOn(t testing.TB, db *sql.DB, cfg sqlbackend.Config) *sqlbackend.Backend {
 	t.Helper()
-	if cfg.Hasher == (password.Hasher{}) {
-		cfg.Hasher = testHasher
+	if cfg.Hasher == nil {
+		cfg.Hasher = &testHasher
 	}
 	require.NoError(t, sqlbackend.CreateSchema(context.Background(), db, cfg))
 	b, err := sqlbackend.New(db, cfg)

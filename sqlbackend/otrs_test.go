@@ -113,7 +113,7 @@ func TestExistingOTRSTable(t *testing.T) {
 	// CreateSchema on the existing tables adds indexes only.
 	require.NoError(t, sqlbackend.CreateSchema(ctx, d.DB, sqlbackend.Config{}))
 	require.NoError(t, sqlbackend.CreateSchema(ctx, d.DB, sqlbackend.Config{}), "idempotent")
-	b, err := sqlbackend.New(d.DB, sqlbackend.Config{Name: "otrs", Hasher: testHasher})
+	b, err := sqlbackend.New(d.DB, sqlbackend.Config{Name: "otrs", Hasher: &testHasher})
 	require.NoError(t, err)
 
 	u, err := b.Get(ctx, "legacy.SHA2")
@@ -158,6 +158,7 @@ func TestExistingOTRSTable(t *testing.T) {
 	_, err = b.Add(ctx, emoji, "")
 	var ve *backend.ValidationError
 	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldFirstName, ve.Field, "the Go field name of the column first_name")
 
 	// Writes fill the OTRS bookkeeping columns, so OTRS can read the rows.
 	added, err := b.Add(ctx, func() backend.CustomerUser { u := sampleUser("new.one"); u.CustomerIDs = []string{"X"}; return u }(), "pw")

@@ -42,7 +42,7 @@ func TestRehashFailureIsLoggedNotFatal(t *testing.T) {
 
 	// A read-only backend never rewrites, so it logs nothing.
 	logs.Reset()
-	ro, err := sqlbackend.New(d.DB, sqlbackend.Config{ReadOnly: true, Logger: logger, Hasher: testHasher})
+	ro, err := sqlbackend.New(d.DB, sqlbackend.Config{ReadOnly: true, Logger: logger, Hasher: &testHasher})
 	require.NoError(t, err)
 	_, err = ro.Authenticate(ctx, "OLAF", "Secret123")
 	require.NoError(t, err)

@@ -115,7 +115,16 @@ func TestServerRestartUnderLoad(t *testing.T) {
 		_, err := b.Get(ctx, login)
 		require.NoError(t, err, "acknowledged add of %s survived the restart", login)
 	}
-	res, err := b.Search(ctx, backend.Query{Limit: 100000})
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(res), len(acked))
+	// Page through everything with the keyset cursor (Limit is bounded).
+	total, after := 0, ""
+	for {
+		res, err := b.Search(ctx, backend.Query{Limit: backend.MaxLimit, After: after})
+		require.NoError(t, err)
+		total += len(res)
+		if len(res) < backend.MaxLimit {
+			break
+		}
+		after = res[len(res)-1].Login
+	}
+	assert.GreaterOrEqual(t, total, len(acked))
 }

@@ -3,7 +3,6 @@ package sqlbackend
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -59,39 +58,97 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 		return err
 	}
 	fail := func(err error) error { return opError(ctx, r.Name, "create schema", err) }
+	names, err := serverCollations(ctx, db)
+	if err != nil {
+		return fail(err)
+	}
 	coll := r.Collation
 	if coll == "" {
-		if coll, err = pickCollation(ctx, db); err != nil {
-			return fail(err)
-		}
+		coll = chooseCollation(names, identityCollations, "utf8mb4_unicode_ci")
 	}
+	searchColl := chooseCollation(names, searchCollations, "")
 	q := func(name string) string { return "`" + name + "`" }
 
-	var defs []string
+	// With the default collation the identity columns (login, email,
+	// customer ID) are utf8mb4_bin, so that their unique index is never
+	// looser than the identity rule (an accent-sensitive UCA collation still
+	// merges "ａｌｉｃｅ" with "alice" and "straße" with "strasse"), and each
+	// gets a virtual copy in the accent-sensitive case-insensitive collation
+	// with an index, which the lookups use; the backend re-checks every row
+	// by the identity rule and enforces uniqueness by it.
+	identityCopies := r.Collation == ""
+	var defs, copyIdx []string
 	defs = append(defs, "`id` INTEGER NOT NULL AUTO_INCREMENT")
 	for _, f := range columnOrder {
-		if col, ok := r.cols[f]; ok {
-			defs = append(defs, q(col)+" "+columnTypes[f])
+		col, ok := r.cols[f]
+		if !ok {
+			continue
 		}
+		typ := columnTypes[f]
+		if identityCopies && isIdentityField(f) {
+			base, rest, _ := strings.Cut(typ, " ")
+			defs = append(defs, q(col)+" "+base+" COLLATE utf8mb4_bin "+rest)
+			if name := identityColumn(col); len(name) <= 64 {
+				defs = append(defs, fmt.Sprintf("%s %s CHARACTER SET utf8mb4 COLLATE %s AS (%s) VIRTUAL", q(name), base, coll, q(col)))
+				copyIdx = append(copyIdx, "KEY "+q(name)+" ("+q(name)+")")
+			}
+			continue
+		}
+		defs = append(defs, q(col)+" "+typ)
 	}
 	for _, a := range r.attrNames {
 		defs = append(defs, q(r.Attributes[a])+" VARCHAR(250) NULL")
 	}
+	// Search folds case and accents. On a collation that keeps accents
+	// apart, each search column gets a virtual copy in an
+	// accent-insensitive collation, with an index, so that a prefix search
+	// is still answered from indexes. The server computes the copies, so
+	// rows that OTRS writes are covered too.
+	var foldIdx []string
+	if searchColl != "" && !accentInsensitive(coll) {
+		for _, f := range r.SearchFields {
+			col, typ := r.cols[f], columnTypes[f]
+			if a, ok := r.Attributes[f]; ok && col == "" {
+				col, typ = a, "VARCHAR(250)"
+			}
+			name := foldColumn(col)
+			if col == "" || len(name) > 64 {
+				continue
+			}
+			typ, _, _ = strings.Cut(typ, " ")
+			defs = append(defs, fmt.Sprintf("%s %s CHARACTER SET utf8mb4 COLLATE %s AS (%s) VIRTUAL", q(name), typ, searchColl, q(col)))
+			foldIdx = append(foldIdx, "KEY "+q(name)+" ("+q(name)+")")
+		}
+	}
 	defs = append(defs, "PRIMARY KEY (`id`)", "UNIQUE KEY "+q(r.Table+"_login")+" ("+q(r.cols[FieldLogin])+")")
+	defs = append(defs, copyIdx...)
+	defs = append(defs, foldIdx...)
 	stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s",
 		q(r.Table), strings.Join(defs, ",\n  "), coll)}
 	if r.CustomerIDsTable != NoColumn {
+		// user_id holds the login as stored: compared with the login
+		// column in its collation, so that the index serves the join.
+		userIDColl := ""
+		if identityCopies {
+			userIDColl = "COLLATE utf8mb4_bin "
+		}
+		// The search matches further customer IDs too: the same folded copy.
+		idsFold := ""
+		if searchColl != "" && !accentInsensitive(coll) {
+			idsFold = fmt.Sprintf("\n  %s VARCHAR(150) CHARACTER SET utf8mb4 COLLATE %s AS (customer_id) VIRTUAL,\n  KEY %s (%s),",
+				q(foldColumn("customer_id")), searchColl, q(foldColumn("customer_id")), q(foldColumn("customer_id")))
+		}
 		// The id column (not in OTRS) keeps the order of a user's further IDs.
 		stmts = append(stmts, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
   id BIGINT NOT NULL AUTO_INCREMENT,
-  user_id VARCHAR(191) NOT NULL,
+  user_id VARCHAR(191) %sNOT NULL,
   customer_id VARCHAR(150) NOT NULL,
   create_time DATETIME NOT NULL,
   create_by INTEGER NOT NULL,
   change_time DATETIME NOT NULL,
-  change_by INTEGER NOT NULL,
+  change_by INTEGER NOT NULL,%s
   PRIMARY KEY (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s`, q(r.CustomerIDsTable), coll))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s`, q(r.CustomerIDsTable), userIDColl, idsFold, coll))
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s); err != nil {
@@ -133,19 +190,105 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 	return nil
 }
 
-// pickCollation chooses an accent-sensitive, case-insensitive utf8mb4
-// collation, so that "rene" and "René" are different logins but "rene" and
-// "RENE" the same one.
-func pickCollation(ctx context.Context, db *sql.DB) (string, error) {
-	for _, c := range []string{"utf8mb4_uca1400_as_ci", "utf8mb4_0900_as_ci"} {
-		var name string
-		err := db.QueryRowContext(ctx, "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?", c).Scan(&name)
-		if err == nil {
-			return c, nil
+// isIdentityField reports the fields compared by the identity rule.
+func isIdentityField(f string) bool {
+	return f == FieldLogin || f == FieldEmail || f == FieldCustomerID
+}
+
+// identityColumn names the virtual, case-insensitive copy of an identity
+// column that CreateSchema adds to new tables.
+func identityColumn(col string) string { return col + "_ci" }
+
+// foldColumn names the virtual, accent-insensitive copy of a search column
+// that CreateSchema adds to new tables.
+func foldColumn(col string) string { return col + "_sfold" }
+
+// serverCollations lists the utf8mb4 collations the server knows, by their
+// full names. MariaDB 10.10+ lists the UCA 14.0 collations in
+// information_schema.COLLATIONS under charset-less names ("uca1400_as_ci")
+// and gives the full names ("utf8mb4_uca1400_as_ci") only in
+// COLLATION_CHARACTER_SET_APPLICABILITY.FULL_COLLATION_NAME; MySQL and older
+// MariaDB list full names in COLLATIONS.
+func serverCollations(ctx context.Context, db *sql.DB) ([]string, error) {
+	var names []string
+	read := func(query string) error {
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return err
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", err
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			names = append(names, n)
+		}
+		return rows.Err()
+	}
+	if err := read("SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE CHARACTER_SET_NAME = 'utf8mb4'"); err != nil {
+		return nil, err
+	}
+	err := read("SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = 'utf8mb4'")
+	if err != nil && mysqlErrorNumber(err) != erBadField {
+		return nil, err
+	}
+	return names, nil
+}
+
+// Collation preferences, best first. The identity ones are accent-sensitive
+// and case-insensitive, the nearest a collation comes to the identity rule
+// (they still merge width and compatibility forms: "ａｌｉｃｅ" and "alice",
+// "ﬁle" and "file", and on UCA "straße" and "strasse", which the rule keeps
+// apart; the unique index then refuses the second of such a pair). Older
+// servers have no accent-sensitive case-insensitive utf8mb4 collation; of
+// their accent-insensitive ones the UCA-based are the nearest. The search
+// ones fold case and accents, as search matching does.
+var (
+	identityCollations = []string{"utf8mb4_uca1400_as_ci", "utf8mb4_0900_as_ci", "utf8mb4_unicode_520_ci", "utf8mb4_unicode_ci"}
+	searchCollations   = []string{"utf8mb4_uca1400_ai_ci", "utf8mb4_0900_ai_ci", "utf8mb4_unicode_520_ci", "utf8mb4_unicode_ci"}
+)
+
+// chooseCollation returns the first of prefs that names holds (full
+// names), or fallback.
+func chooseCollation(names, prefs []string, fallback string) string {
+	have := make(map[string]bool, len(names))
+	for _, n := range names {
+		have[strings.ToLower(n)] = true
+	}
+	for _, p := range prefs {
+		if have[p] {
+			return p
 		}
 	}
-	return "utf8mb4_unicode_ci", nil
+	return fallback
+}
+
+// pickCollation chooses the collation of new tables: accent-sensitive and
+// case-insensitive where the server has one, so that "rene" and "René" are
+// different logins but "rene" and "RENE" the same one.
+func pickCollation(ctx context.Context, db *sql.DB) (string, error) {
+	names, err := serverCollations(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	return chooseCollation(names, identityCollations, "utf8mb4_unicode_ci"), nil
+}
+
+// accentInsensitive reports whether a _ci collation also ignores accents
+// (general_ci, unicode_ci, unicode_520_ci, the *_ai_ci ones): every _ci
+// collation but the *_as_ci ones.
+func accentInsensitive(collation string) bool {
+	c := strings.ToLower(collation)
+	return strings.HasSuffix(c, "_ci") && !strings.HasSuffix(c, "_as_ci")
+}
+
+// coversIdentity reports whether equality under the collation holds for
+// every two values of one identity (case and canonical equivalence
+// ignored), so that an indexed "col = ?" finds every spelling. The UCA
+// collations do; general_ci does not (it tells the Kelvin sign from "k"),
+// nor do the case-sensitive ones.
+func coversIdentity(collation string) bool {
+	c := strings.ToLower(collation)
+	return strings.HasSuffix(c, "_ci") && (strings.Contains(c, "uca1400") || strings.Contains(c, "0900") || strings.Contains(c, "unicode"))
 }

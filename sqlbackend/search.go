@@ -3,7 +3,11 @@ package sqlbackend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -58,9 +62,9 @@ const maxFurtherIDUsers = 500
 // furtherIDUsers returns the logins whose further customer IDs match pred
 // (on alias c) with arg; ok is false when there are more than
 // maxFurtherIDUsers of them.
-func (b *Backend) furtherIDUsers(ctx context.Context, pred string, arg any) (logins []any, ok bool, err error) {
+func (b *Backend) furtherIDUsers(ctx context.Context, pred string, args []any) (logins []any, ok bool, err error) {
 	rows, err := b.db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
-		b.idsTable, pred, maxFurtherIDUsers+1), arg)
+		b.idsTable, pred, maxFurtherIDUsers+1), args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -81,12 +85,16 @@ func (b *Backend) furtherIDUsers(ctx context.Context, pred string, arg any) (log
 // from indexes (MariaDB cannot merge an EXISTS into an index_merge); "" when
 // no user matches.
 func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg any) (string, error) {
-	logins, ok, err := b.furtherIDUsers(ctx, pred, arg)
+	return b.furtherIDCondArgs(ctx, w, pred, []any{arg})
+}
+
+func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, args []any) (string, error) {
+	logins, ok, err := b.furtherIDUsers(ctx, pred, args)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
-		w.args = append(w.args, arg)
+		w.args = append(w.args, args...)
 		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), nil
 	}
 	if len(logins) == 0 {
@@ -96,8 +104,24 @@ func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg 
 	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), strings.TrimSuffix(strings.Repeat("?, ", len(logins)), ", ")), nil
 }
 
-// compile turns a query into a WHERE clause. none is true when the query
-// cannot match anything (a negated "*"), so no SQL needs to run.
+// eqCond gives the condition "col equals arg" of a lookup for a search:
+// the indexed predicate, or with the wide one too when the collation does
+// not find every spelling of an identity (a scan).
+func eqCond(w *where, l lookup, arg any) string {
+	wide := l.readWide()
+	if wide == "" {
+		w.args = append(w.args, arg)
+		return l.exact
+	}
+	w.args = append(w.args, arg, arg)
+	return "(" + l.exact + " OR " + wide + ")"
+}
+
+// compile turns a query into a WHERE clause that selects a superset of the
+// users the query asks for; match decides on each row. none is true when
+// the query cannot match anything (a negated "*"), so no SQL needs to run.
+// Excluded words are left to match: a collation that matches more than
+// search folding would exclude too much.
 func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.SearchExpr) (w where, none bool, err error) {
 	if !q.IncludeInvalid {
 		w.add(b.validOnly)
@@ -109,25 +133,18 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			}
 			continue
 		}
+		if t.Negate {
+			continue
+		}
 		pat := likePattern(t.Pattern, b.cfg.MatchPrefix, false)
-		var parts []string
-		for i, like := range b.searchLike {
-			if t.Negate {
-				// A NULL column matches no word, so it passes the exclusion.
-				parts = append(parts, fmt.Sprintf("(%s OR NOT (%s))", b.searchNull[i], like))
-			} else {
-				parts = append(parts, like)
-			}
+		parts := make([]string, 0, len(b.searchLike)+2)
+		for _, like := range b.searchLike {
+			parts = append(parts, like)
 			w.args = append(w.args, pat)
 		}
-		if t.Negate {
-			if b.searchIDs {
-				parts = append(parts, fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)",
-					b.idsTable, quote(b.cfg.cols[FieldLogin]), b.idsCustLike))
-				w.args = append(w.args, pat)
-			}
-			w.conds = append(w.conds, "("+strings.Join(parts, " AND ")+")")
-			continue
+		if strings.ContainsFunc(t.Pattern.String(), unicode.IsSpace) {
+			parts = append(parts, b.fullLike)
+			w.args = append(w.args, pat)
 		}
 		if b.searchIDs {
 			cond, err := b.furtherIDCond(ctx, &w, b.idsCustLike, pat)
@@ -140,26 +157,37 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 		}
 		w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")
 	}
-	if q.Login != "" {
-		if p := backend.NewPattern(strings.TrimSpace(q.Login)); p.HasWildcard() {
+	if login := strings.TrimSpace(q.Login); login != "" {
+		if p := backend.NewPattern(login); p.HasWildcard() {
 			if !p.MatchAll() {
 				w.add(b.loginLike, likePattern(p, true, true))
 			}
 		} else {
-			w.add(b.loginEq, strings.TrimSpace(q.Login))
+			login = norm.NFC.String(login)
+			w.conds = append(w.conds, eqCond(&w, b.login, login))
 		}
 	}
 	if id := strings.TrimSpace(q.CustomerID); id != "" {
 		p := backend.NewPattern(id)
 		if !p.MatchAll() {
-			own, further, arg := b.custEq, b.idsCustEq, any(id)
+			var own string
+			var further lookup
+			var arg any
 			if p.HasWildcard() {
-				own, further, arg = b.custLike, b.idsCustLike, likePattern(p, true, true)
+				arg = likePattern(p, true, true)
+				w.args = append(w.args, arg)
+				own, further = b.custLike, lookup{exact: b.idsCustLike}
+			} else {
+				arg = norm.NFC.String(id)
+				own, further = eqCond(&w, b.cust, arg), b.idsCust
 			}
 			cond := own
-			w.args = append(w.args, arg)
 			if b.ids {
-				fc, err := b.furtherIDCond(ctx, &w, further, arg)
+				pred := further.exact
+				if wide := further.readWide(); wide != "" {
+					pred = "(" + further.exact + " OR " + wide + ")"
+				}
+				fc, err := b.furtherIDCondN(ctx, &w, pred, arg, strings.Count(pred, "?"))
 				if err != nil {
 					return w, false, err
 				}
@@ -170,35 +198,175 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			w.conds = append(w.conds, cond)
 		}
 	}
-	if q.Email != "" {
-		w.add(b.emailEq, strings.TrimSpace(q.Email))
+	if email := strings.TrimSpace(q.Email); email != "" {
+		w.conds = append(w.conds, eqCond(&w, b.email, norm.NFC.String(email)))
 	}
 	return w, false, nil
 }
 
-// searchSQL generates the query of a search; "" when nothing can match.
+// furtherIDCondN is furtherIDCond for a predicate with n placeholders, all
+// taking arg.
+func (b *Backend) furtherIDCondN(ctx context.Context, w *where, pred string, arg any, n int) (string, error) {
+	if n <= 1 {
+		return b.furtherIDCond(ctx, w, pred, arg)
+	}
+	args := make([]any, n)
+	for i := range args {
+		args[i] = arg
+	}
+	return b.furtherIDCondArgs(ctx, w, pred, args)
+}
+
+// matcher re-checks in Go what the SQL of a query selected: the identity
+// criteria by backend.IdentityKey, the search words by backend.SearchFold.
+type matcher struct {
+	b       *Backend
+	expr    backend.SearchExpr // folded
+	login   string             // identity key, or "" (see loginPat)
+	loginP  *backend.Pattern   // a Login with wildcards, folded
+	cust    string
+	custP   *backend.Pattern
+	email   string
+	after   string
+	hasExpr bool
+}
+
+func (b *Backend) newMatcher(q backend.Query, expr backend.SearchExpr) *matcher {
+	m := &matcher{b: b, expr: expr.Fold(), hasExpr: !expr.Empty(), after: q.After}
+	if login := strings.TrimSpace(q.Login); login != "" {
+		if p := backend.NewPattern(login); p.HasWildcard() {
+			fp := foldPattern(p)
+			m.loginP = &fp
+		} else {
+			m.login = backend.IdentityKey(login)
+		}
+	}
+	if id := strings.TrimSpace(q.CustomerID); id != "" {
+		if p := backend.NewPattern(id); p.HasWildcard() {
+			fp := foldPattern(p)
+			m.custP = &fp
+		} else {
+			m.cust = backend.IdentityKey(id)
+		}
+	}
+	if email := strings.TrimSpace(q.Email); email != "" {
+		m.email = backend.IdentityKey(email)
+	}
+	return m
+}
+
+// foldPattern folds the parts of a Login or CustomerID pattern by the
+// identity rule (case, normalisation), keeping their white space.
+func foldPattern(p backend.Pattern) backend.Pattern {
+	parts := make([]string, len(p.Parts))
+	for i, s := range p.Parts {
+		parts[i] = identityFold(s)
+	}
+	return backend.Pattern{Parts: parts}
+}
+
+// identityFold is backend.IdentityKey without the trimming.
+func identityFold(s string) string {
+	core := strings.TrimSpace(s)
+	if core == "" {
+		return s
+	}
+	i := strings.Index(s, core)
+	return s[:i] + backend.IdentityKey(core) + s[i+len(core):]
+}
+
+func (m *matcher) match(u backend.CustomerUser) bool {
+	if m.after != "" && !backend.AfterLogin(u.Login, m.after) {
+		return false
+	}
+	if m.login != "" && backend.IdentityKey(u.Login) != m.login {
+		return false
+	}
+	if m.loginP != nil && !m.loginP.Match(identityFold(u.Login), true, true) {
+		return false
+	}
+	if m.email != "" && backend.IdentityKey(u.Email) != m.email {
+		return false
+	}
+	if m.cust != "" || m.custP != nil {
+		hit := false
+		for _, id := range u.AllCustomerIDs() {
+			if m.cust != "" && backend.IdentityKey(id) == m.cust || m.custP != nil && m.custP.Match(identityFold(id), true, true) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	if m.hasExpr {
+		return m.expr.Match(m.b.searchValues(u), m.b.cfg.MatchPrefix)
+	}
+	return true
+}
+
+// searchValues gives the values of u's search fields folded by
+// backend.SearchFold, with the further customer IDs when the customer ID is
+// a search field, and the full name "first last" (a phrase may match it).
+func (b *Backend) searchValues(u backend.CustomerUser) []string {
+	vals := make([]string, 0, len(b.cfg.SearchFields)+len(u.CustomerIDs)+1)
+	text := textFields(u)
+	for _, f := range b.cfg.SearchFields {
+		v, ok := text[f]
+		if !ok {
+			v = u.Attributes[f]
+		}
+		if f == FieldCustomerID {
+			for _, id := range u.CustomerIDs {
+				vals = append(vals, backend.SearchFold(id))
+			}
+		}
+		vals = append(vals, backend.SearchFold(v))
+	}
+	return append(vals, backend.SearchFold(u.FirstName+" "+u.LastName))
+}
+
+// searchSQL generates the query of a search: the rows of q after the
+// keyset position (sortKey, loginBin) > (afterKey, afterBin), in that order,
+// at most limit; "" when nothing can match.
 func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) (string, []any, error) {
 	w, none, err := b.compile(ctx, q, expr)
 	if err != nil || none {
 		return "", nil, err
 	}
-	return fmt.Sprintf("SELECT %s FROM %s t%s %s LIMIT %d", b.selectList, b.table, w.sql(), b.orderBy, limit), w.args, nil
+	if q.After != "" {
+		// The identity key of the cursor against the lower-cased login: the
+		// same order but for a few characters that the server lower-cases
+		// differently from Unicode case folding; match re-checks.
+		w.add(b.sortKey+" > ?", backend.IdentityKey(q.After))
+	}
+	return fmt.Sprintf("SELECT %s, %s, %s FROM %s t%s ORDER BY %s, %s LIMIT %d", b.selectList, b.sortKey, b.loginBin,
+		b.table, w.sql(), b.sortKey, b.loginBin, limit), w.args, nil
 }
 
-// Search returns the users matching q, ordered by lower-cased login and
-// capped by q.Limit (or Config.DefaultLimit). Each search word becomes one
-// "(col1 LIKE ? OR col2 LIKE ? ...)" group with the word as a parameter, its
-// '%', '_' and '\' escaped; in prefix mode the pattern has no leading '%',
-// so MariaDB can use the columns' indexes.
+// Search returns the users matching q in login order (backend.CompareLogins),
+// after q.After, capped by q.Limit (or Config.DefaultLimit). Each search
+// word becomes one "(col1 LIKE ? OR col2 LIKE ? ...)" group with the word as
+// a parameter, its '%', '_' and '\' escaped, on the columns' accent- and
+// case-insensitive forms; in prefix mode the pattern has no leading '%', so
+// MariaDB can use the indexes. Every row is then re-checked in Go (search
+// folding, the identity rule for Login, Email and CustomerID, the cursor),
+// and further rows are read until the limit is reached or none are left.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	expr, limit, err := backend.CheckQuery(q, b.cfg.DefaultLimit)
 	if err != nil {
 		return nil, backend.OpError(b.cfg.Name, op, err)
 	}
+	if strings.TrimSpace(q.Login) != "" && !strings.Contains(q.Login, "*") {
+		if _, err := backend.NormalizeLogin(q.Login); err != nil {
+			return nil, backend.OpError(b.cfg.Name, op, err)
+		}
+	}
 	query, args, err := b.searchSQL(ctx, q, expr, limit)
 	if err != nil {
-		return nil, opError(ctx, b.cfg.Name, op, err)
+		return nil, b.opError(ctx, op, err)
 	}
 	if query == "" {
 		if err := ctx.Err(); err != nil {
@@ -206,23 +374,55 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 		}
 		return []backend.CustomerUser{}, nil
 	}
-	rows, err := b.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, opError(ctx, b.cfg.Name, op, err)
-	}
-	defer rows.Close()
+	m := b.newMatcher(q, expr)
 	users := []backend.CustomerUser{}
-	for rows.Next() {
-		r := b.newRow(false)
-		if err := rows.Scan(r.dest...); err != nil {
-			return nil, opError(ctx, b.cfg.Name, op, err)
+	// The keyset continuation of a batch: rows after the last one read, in
+	// the SQL order.
+	i := strings.LastIndex(query, " ORDER BY ")
+	glue := " AND "
+	if !strings.Contains(query[strings.LastIndex(query, " FROM "+b.table+" t"):i], " WHERE ") {
+		glue = " WHERE "
+	}
+	keyset := glue + "(" + b.sortKey + " > ? OR (" + b.sortKey + " = ? AND " + b.loginBin + " > ?))"
+	cont := query[:i] + keyset + query[i:]
+	batch := limit
+	var lastKey, lastBin string
+	for round := 0; ; round++ {
+		qs, qa := query, args
+		if round > 0 {
+			qs = strings.Replace(cont, fmt.Sprintf(" LIMIT %d", limit), fmt.Sprintf(" LIMIT %d", batch), 1)
+			qa = append(slices.Clone(args), lastKey, lastKey, lastBin)
 		}
-		users = append(users, b.user(r))
+		n, err := b.searchBatch(ctx, qs, qa, m, &users, &lastKey, &lastBin)
+		if err != nil {
+			return nil, b.opError(ctx, op, err)
+		}
+		if len(users) >= limit || n < batch {
+			break
+		}
+		batch = min(batch*4, backend.MaxLimit)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, opError(ctx, b.cfg.Name, op, err)
-	}
-	// MariaDB's LOWER and Go's may disagree on a few characters.
 	backend.SortByLogin(users)
+	if len(users) > limit {
+		users = users[:limit]
+	}
 	return users, nil
+}
+
+// searchBatch reads one batch of a search, appends the users that match
+// and returns how many rows it read.
+func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *matcher, users *[]backend.CustomerUser, lastKey, lastBin *string) (int, error) {
+	rows, err := b.scanRows(ctx, b.db, query, false, true, args...)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range rows {
+		*lastKey, *lastBin = f.key, f.bin
+		// The further IDs are complete: the CustomerID criterion and the
+		// search words look at them too.
+		if m.match(f.u) {
+			*users = append(*users, f.u)
+		}
+	}
+	return len(rows), nil
 }

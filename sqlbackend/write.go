@@ -3,6 +3,7 @@ package sqlbackend
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,25 +18,32 @@ const maxAutoLogins = 1000
 // checkWritable refuses what this table cannot store, before any SQL runs.
 func (b *Backend) checkWritable(u backend.CustomerUser) error {
 	if len(u.CustomerIDs) > 0 && !b.ids {
-		return &backend.ValidationError{Field: "customer IDs", Reason: "this backend stores no further customer IDs"}
+		return &backend.ValidationError{Field: backend.FieldCustomerIDs, Reason: "this backend stores no further customer IDs"}
 	}
 	for name := range u.Attributes {
 		if _, ok := b.cfg.Attributes[name]; !ok {
-			return &backend.ValidationError{Field: "attributes", Reason: fmt.Sprintf("attribute %q is not mapped to a column", name)}
+			return &backend.ValidationError{Field: backend.FieldAttributes, Reason: fmt.Sprintf("attribute %q is not mapped to a column", name)}
 		}
 	}
 	return nil
+}
+
+// textFields gives the text fields of u by their field names.
+func textFields(u backend.CustomerUser) map[string]string {
+	return map[string]string{
+		FieldLogin: u.Login, FieldEmail: u.Email, FieldCustomerID: u.CustomerID, FieldTitle: u.Title,
+		FieldFirstName: u.FirstName, FieldLastName: u.LastName, FieldPhone: u.Phone, FieldFax: u.Fax,
+		FieldMobile: u.Mobile, FieldStreet: u.Street, FieldZip: u.Zip, FieldCity: u.City,
+		FieldCountry: u.Country, FieldComment: u.Comment,
+	}
 }
 
 // fieldValues gives the mapped columns of u except login, password and the
 // create_/change_ stamps, with their values. Empty optional fields are
 // stored as empty strings, missing attributes as NULL.
 func (b *Backend) fieldValues(u backend.CustomerUser) (cols []string, args []any) {
-	text := map[string]string{
-		FieldEmail: u.Email, FieldCustomerID: u.CustomerID, FieldTitle: u.Title, FieldFirstName: u.FirstName,
-		FieldLastName: u.LastName, FieldPhone: u.Phone, FieldFax: u.Fax, FieldMobile: u.Mobile, FieldStreet: u.Street,
-		FieldZip: u.Zip, FieldCity: u.City, FieldCountry: u.Country, FieldComment: u.Comment,
-	}
+	text := textFields(u)
+	delete(text, FieldLogin)
 	for _, f := range columnOrder {
 		col, ok := b.cfg.cols[f]
 		if !ok {
@@ -57,23 +65,42 @@ func (b *Backend) fieldValues(u backend.CustomerUser) (cols []string, args []any
 	return cols, args
 }
 
-// loginTaken reports whether another user than except (a login key, "" for
-// none) has login, compared case-insensitively. The caller holds the
-// login's lock, so no other writer of this library adds it meanwhile.
+// loginTaken reports whether another user than except (an identity key,
+// "" for none) has login's identity. The caller holds the lock of login's
+// identity (inTx), so no other writer of this library adds it meanwhile.
+// The candidates come from the column's index and, when its collation does
+// not find every spelling of an identity, from a scan under the server's
+// UCA collation: uniqueness is decided by backend.IdentityKey, not by the
+// collation.
 func (b *Backend) loginTaken(ctx context.Context, tx *sql.Tx, login, except string) (bool, error) {
-	return b.taken(ctx, tx, b.loginEq, login, func(l, _ string) bool {
-		k := backend.LoginKey(l)
-		return k == backend.LoginKey(login) && k != except
+	key := backend.IdentityKey(login)
+	return b.taken(ctx, tx, b.login, login, func(l, _ string) bool {
+		k := backend.IdentityKey(l)
+		return k == key && k != except
 	})
 }
 
 func (b *Backend) emailTaken(ctx context.Context, tx *sql.Tx, email, except string) (bool, error) {
-	return b.taken(ctx, tx, b.emailEq, email, func(l, e string) bool {
-		return backend.FoldKey(e) == backend.FoldKey(email) && backend.LoginKey(l) != except
+	key := backend.IdentityKey(email)
+	return b.taken(ctx, tx, b.email, email, func(l, e string) bool {
+		return backend.IdentityKey(e) == key && backend.IdentityKey(l) != except
 	})
 }
 
-func (b *Backend) taken(ctx context.Context, tx *sql.Tx, pred, value string, match func(login, email string) bool) (bool, error) {
+func (b *Backend) taken(ctx context.Context, tx *sql.Tx, l lookup, value string, match func(login, email string) bool) (bool, error) {
+	for _, pred := range []string{l.exact, l.wide} {
+		if pred == "" {
+			continue
+		}
+		hit, err := b.takenBy(ctx, tx, pred, value, match)
+		if hit || err != nil {
+			return hit, err
+		}
+	}
+	return false, nil
+}
+
+func (b *Backend) takenBy(ctx context.Context, tx *sql.Tx, pred, value string, match func(login, email string) bool) (bool, error) {
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT t.%s, t.%s FROM %s t WHERE %s",
 		quote(b.cfg.cols[FieldLogin]), quote(b.cfg.cols[FieldEmail]), b.table, pred), value)
 	if err != nil {
@@ -118,8 +145,10 @@ func (b *Backend) insertIDs(ctx context.Context, tx *sql.Tx, login string, ids [
 
 // Add stores a new user and, when password is not empty, its hash, in one
 // transaction together with its further customer IDs. The login (and,
-// unless AllowDuplicateEmail, the email) must be unused, compared
-// case-insensitively whatever the column's collation.
+// unless AllowDuplicateEmail, the email) must be unused by the identity
+// rule (backend.IdentityKey), whatever the column's collation; a password
+// must pass backend.CheckPassword (at most 72 bytes). Every invalid field
+// is reported at once (backend.ValidationErrors).
 func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (backend.CustomerUser, error) {
 	const op = "add"
 	if b.cfg.ReadOnly {
@@ -130,18 +159,21 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		err = b.checkWritable(u)
 	}
 	var hash any // NULL: no password
+	if pw != "" {
+		if perr := backend.CheckPassword(pw); perr != nil {
+			err = joinValidation(err, perr)
+		}
+	}
 	if err == nil && pw != "" {
-		if err = backend.CheckPassword(pw); err == nil {
-			if err = ctx.Err(); err == nil {
-				var h string
-				if h, err = b.cfg.Hasher.Hash(pw); err == nil {
-					hash = h
-				}
+		if err = ctx.Err(); err == nil {
+			var h string
+			if h, err = b.cfg.hasher.HashContext(ctx, pw); err == nil {
+				hash = h
 			}
 		}
 	}
 	if err != nil {
-		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
+		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, op, err)
 	}
 	at := now()
 	cols, args := b.fieldValues(u)
@@ -204,7 +236,7 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		return b.insertIDs(ctx, tx, stored.Login, stored.CustomerIDs, at)
 	})
 	if err != nil {
-		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, op, err)
+		return backend.CustomerUser{}, b.opError(ctx, op, err)
 	}
 	stored.Source = b.cfg.Name
 	if _, ok := b.cfg.cols[FieldCreateTime]; ok {
@@ -223,7 +255,9 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 // u (an empty u.Login keeps the stored login; another one renames the user,
 // a change of case included). The row, its further customer IDs (moved to
 // the new login on a rename) and the uniqueness checks are one transaction.
-// The password is kept.
+// The password is kept. A zero u.Valid keeps the stored state; a set
+// u.ChangedAt makes the update conditional: backend.ErrConflict, nothing
+// written, when the stored change_time differs (at whole seconds).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	const op = "update"
 	if b.cfg.ReadOnly {
@@ -237,6 +271,14 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if keepLogin {
 		u.Login = login
 	}
+	// What the caller meant by the fields NormalizeUser rewrites: a zero
+	// Valid keeps the stored state (taken inside the transaction), a set
+	// ChangedAt is the optimistic check.
+	keepValid := u.Valid == 0
+	if keepValid {
+		u.Valid = backend.Valid // for validation; replaced by the stored state below
+	}
+	ifUnchangedSince := u.ChangedAt
 	u, err = backend.NormalizeUser(u, true)
 	if err == nil {
 		err = b.checkWritable(u)
@@ -247,14 +289,8 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, op, err)
 	}
-	cols, args := b.fieldValues(u)
-	set := make([]string, len(cols))
-	for i, c := range cols {
-		set[i] = c + " = ?"
-	}
 	stamp, stampArgs := b.changeStamp()
 	loginCol := quote(b.cfg.cols[FieldLogin])
-	update := fmt.Sprintf("UPDATE %s SET %s = ?, %s%s WHERE %s = ?", b.table, loginCol, strings.Join(set, ", "), stamp, loginCol)
 
 	var stored backend.CustomerUser
 	locks := []string{loginLock(login), loginLock(u.Login)}
@@ -266,6 +302,24 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 		if err != nil {
 			return err
 		}
+		// DATETIME holds whole seconds: compare at that precision.
+		if !ifUnchangedSince.IsZero() {
+			if err := backend.CheckUnchanged(ifUnchangedSince.Truncate(time.Second), old.ChangedAt.Truncate(time.Second)); err != nil {
+				return err
+			}
+		}
+		if keepValid {
+			if !old.Valid.IsKnown() {
+				return &backend.ValidationError{Field: backend.FieldValid, Reason: "the stored valid state is unknown; give one"}
+			}
+			u.Valid = old.Valid
+		}
+		cols, args := b.fieldValues(u)
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = c + " = ?"
+		}
+		update := fmt.Sprintf("UPDATE %s SET %s = ?, %s%s WHERE %s = ?", b.table, loginCol, strings.Join(set, ", "), stamp, loginCol)
 		if keepLogin {
 			u.Login = old.Login // the stored spelling, not the one asked with
 		}
@@ -277,7 +331,7 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 				return backend.ErrDuplicateLogin
 			}
 		}
-		if !b.cfg.AllowDuplicateEmail && backend.FoldKey(u.Email) != backend.FoldKey(old.Email) {
+		if !b.cfg.AllowDuplicateEmail && backend.IdentityKey(u.Email) != backend.IdentityKey(old.Email) {
 			if taken, err := b.emailTaken(ctx, tx, u.Email, oldKey); err != nil {
 				return err
 			} else if taken {
@@ -310,7 +364,21 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 		return err
 	})
 	if err != nil {
-		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, op, err)
+		return backend.CustomerUser{}, b.opError(ctx, op, err)
 	}
 	return stored, nil
+}
+
+// joinValidation adds a password problem to the field problems of
+// NormalizeUser, so that a form learns of all of them at once.
+func joinValidation(err, perr error) error {
+	if err == nil {
+		return perr
+	}
+	var all backend.ValidationErrors
+	var one *backend.ValidationError
+	if errors.As(err, &all) && errors.As(perr, &one) {
+		return append(slices.Clone(all), one)
+	}
+	return err
 }

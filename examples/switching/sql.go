@@ -42,7 +42,7 @@ func openSQL(ctx context.Context) (backend.CustomerUserBackend, func(), error) {
 	db := sql.OpenDB(connector)
 	// The OTRS bcrypt form, so that a Znuny or OTOBO sharing the table
 	// verifies what this writes.
-	cfgSQL := sqlbackend.Config{Hasher: password.Hasher{Format: password.FormatOTRS, Cost: hasher.Cost}}
+	cfgSQL := sqlbackend.Config{Hasher: &password.Hasher{Format: password.FormatOTRS, Cost: hasher.Cost}}
 	if err := sqlbackend.CreateSchema(ctx, db, cfgSQL); err != nil {
 		_ = db.Close()
 		return nil, nil, err
