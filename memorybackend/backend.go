@@ -17,28 +17,37 @@ import (
 // use; reads run in parallel, writes are serialised. Create it with New.
 type Backend struct {
 	cfg settings
+	// refusals pads every refused login to the time of a wrong password.
+	refusals backend.RefusalTimer
+	// dummies tracks how long the dummy hash of a refusal takes.
+	dummies backend.RefusalTimer
 
 	mu sync.RWMutex
 	s  *store
-
-	refusal     backend.RefusalTimer // every refused login takes a wrong password's time
-	errNotFound error                // Get's answer for an unknown login, made once
+	// lastWrite is the ChangedAt of the latest write: the next one is later
+	// even if the clock did not move (guarded by mu).
+	lastWrite time.Time
 }
 
 var _ backend.CustomerUserBackend = (*Backend)(nil)
 
 // New checks cfg, fills in its defaults and returns a backend holding
-// cfg.Users. Plain passwords of cfg.Users are hashed here, in parallel. An
-// invalid config or user, or a duplicate login or email, is an error naming
-// the offending user by its position (never by its password).
+// cfg.Users. Plain passwords of cfg.Users are hashed here, in parallel.
+//
+// Errors read "customeruser <name>: config: ..." and match
+// errors.Is(err, backend.ErrInvalidInput): every invalid setting is listed
+// at once (backend.ValidationErrors with fields "Config.<Field>"); an
+// invalid user, or a duplicate login or email (which also match
+// backend.ErrDuplicateLogin and backend.ErrDuplicateEmail), is named by its
+// position in Users ("Config.Users[3]"), never by its password.
 func New(cfg Config) (*Backend, error) {
 	set, err := cfg.settings()
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cfg: set, errNotFound: backend.OpError(set.name, "get", backend.ErrNotFound)}
+	b := &Backend{cfg: set}
 	if err := b.load(cfg.Users); err != nil {
-		return nil, backend.OpError(set.name, "new", err)
+		return nil, backend.OpError(set.name, "config", err)
 	}
 	return b, nil
 }
@@ -52,9 +61,9 @@ func (b *Backend) load(users []User) error {
 	for i, in := range users {
 		u, err := backend.NormalizeUser(in.CustomerUser, true)
 		if err != nil {
-			return fmt.Errorf("user %d: %w", i, err)
+			return fmt.Errorf("Config.Users[%d]: %w", i, err)
 		}
-		u.CreatedAt, u.ChangedAt = in.CreatedAt, in.ChangedAt
+		u.CreatedAt, u.ChangedAt = in.CreatedAt.Round(0), in.ChangedAt.Round(0)
 		if u.CreatedAt.IsZero() {
 			u.CreatedAt = now
 		}
@@ -63,21 +72,21 @@ func (b *Backend) load(users []User) error {
 		}
 		switch {
 		case in.Password != "" && in.PasswordHash != "":
-			return fmt.Errorf("user %d: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
+			return fmt.Errorf("Config.Users[%d]: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
 		case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
-			return fmt.Errorf("user %d (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
+			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
 		case in.Password != "":
 			if err := backend.CheckPassword(in.Password); err != nil {
-				return fmt.Errorf("user %d: %w", i, err)
+				return fmt.Errorf("Config.Users[%d]: %w", i, err)
 			}
 			toHash = append(toHash, i)
 		}
 		r := st.newRecord(u, in.PasswordHash)
 		if o, dup := st.byLogin[r.loginKey]; dup {
-			return fmt.Errorf("user %d: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, u.Login)
+			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, u.Login)
 		}
 		if !b.cfg.dupEmail && len(st.byEmail[r.emailKey]) > 0 {
-			return fmt.Errorf("user %d (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
+			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
 		}
 		// Reserve the keys now so that later users are checked against them;
 		// build replaces the maps' contents with the same records.
@@ -92,6 +101,11 @@ func (b *Backend) load(users []User) error {
 	clear(st.byEmail)
 	st.build(recs)
 	b.s = st
+	for _, r := range recs {
+		if r.user.ChangedAt.After(b.lastWrite) {
+			b.lastWrite = r.user.ChangedAt
+		}
+	}
 	return nil
 }
 
@@ -111,7 +125,7 @@ func (b *Backend) hashAll(users []User, recs []*record, idx []int) error {
 			for i := range next {
 				h, err := b.cfg.hasher.Hash(users[i].Password)
 				if err != nil {
-					errs[i] = fmt.Errorf("user %d: hashing the password: %w", i, err)
+					errs[i] = fmt.Errorf("Config.Users[%d]: hashing the password: %w", i, err)
 					continue
 				}
 				recs[i].hash = h
@@ -128,15 +142,19 @@ func (b *Backend) hashAll(users []User, recs []*record, idx []int) error {
 
 func (b *Backend) now() time.Time { return b.cfg.now().Round(0) }
 
-// nextChange is the ChangedAt of a write to r: now, or just after r's
-// ChangedAt when the clock has not moved on since (or went back), so that
-// every write gives a new ChangedAt for the optimistic check of Update.
-func (b *Backend) nextChange(r *record) time.Time {
-	now := b.now()
-	if !now.After(r.user.ChangedAt) {
-		now = r.user.ChangedAt.Add(time.Nanosecond)
+// stamp gives the ChangedAt of a write to a record last changed at prev:
+// the clock's time, but always later than prev and than every write before
+// (a nanosecond later when the clock did not move), so that the optimistic
+// check of Update sees every write. The caller holds the write lock.
+func (b *Backend) stamp(prev time.Time) time.Time {
+	t := b.now()
+	for _, floor := range []time.Time{prev, b.lastWrite} {
+		if !t.After(floor) {
+			t = floor.Add(time.Nanosecond)
+		}
 	}
-	return now
+	b.lastWrite = t
+	return t
 }
 
 // Name returns the configured name.
@@ -180,7 +198,9 @@ func (b *Backend) begin(ctx context.Context, write bool) error {
 	return nil
 }
 
-// Get returns the user with this login (any case, trimmed), valid or not.
+// Get returns the user with this login, valid or not. The login is compared
+// by the identity rule (backend.IdentityKey): any case, NFC or NFD, trimmed;
+// never a different identity.
 func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
 	if err := b.begin(ctx, false); err != nil {
 		return backend.CustomerUser{}, b.fail("get", err)
@@ -189,19 +209,21 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 	if err != nil {
 		return backend.CustomerUser{}, b.fail("get", err)
 	}
-	key := backend.LoginKey(login)
+	key := backend.IdentityKey(login)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	r := b.s.byLogin[key]
 	if r == nil {
-		return backend.CustomerUser{}, b.errNotFound
+		return backend.CustomerUser{}, b.fail("get", backend.ErrNotFound)
 	}
 	return b.out(r), nil
 }
 
-// Add stores a new user. With auto-login creation on and u.Login empty it
-// generates the login. A non-empty password is checked and hashed; an empty
-// one leaves the user without a password.
+// Add stores a new user, its login and email in NFC. With auto-login
+// creation on and u.Login empty it generates the login. A non-empty password
+// is checked (backend.CheckPassword: at most 72 bytes) and hashed; an empty
+// one leaves the user without a password. The login, and the email unless
+// AllowDuplicateEmail, must be free under the identity rule.
 func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password string) (backend.CustomerUser, error) {
 	const op = "add"
 	if err := b.begin(ctx, true); err != nil {
@@ -235,11 +257,11 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password stri
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
 	if u.Login == "" {
+		now := b.now()
 		for n := 0; ; n++ {
 			cand := backend.AutoLogin(b.cfg.autoPrefix, now, n)
-			if b.s.byLogin[backend.LoginKey(cand)] == nil {
+			if b.s.byLogin[backend.IdentityKey(cand)] == nil {
 				u.Login = cand
 				break
 			}
@@ -248,6 +270,7 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password stri
 	if err := b.checkFree(u, nil); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
+	now := b.stamp(time.Time{})
 	u.CreatedAt, u.ChangedAt = now, now
 	r := b.s.newRecord(u, hash)
 	b.s.insert(r)
@@ -258,12 +281,12 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, password stri
 // An empty login (auto-login pending) is not checked.
 func (b *Backend) checkFree(u backend.CustomerUser, self *record) error {
 	if u.Login != "" {
-		if o := b.s.byLogin[backend.LoginKey(u.Login)]; o != nil && o != self {
+		if o := b.s.byLogin[backend.IdentityKey(u.Login)]; o != nil && o != self {
 			return backend.ErrDuplicateLogin
 		}
 	}
 	if !b.cfg.dupEmail {
-		for _, o := range b.s.byEmail[backend.FoldKey(u.Email)] {
+		for _, o := range b.s.byEmail[backend.IdentityKey(u.Email)] {
 			if o != self {
 				return backend.ErrDuplicateEmail
 			}
@@ -273,12 +296,21 @@ func (b *Backend) checkFree(u backend.CustomerUser, self *record) error {
 }
 
 // Update replaces the stored fields of the user with this login by those of
-// u (a whole-record replace: empty fields of u clear stored ones). u.Login
-// different from login, even only in case, renames the user to u.Login's
-// spelling; an empty u.Login keeps the login. A zero u.Valid keeps the
-// stored state. When u.ChangedAt is set, the update is made only if the
-// stored record has that ChangedAt (backend.ErrConflict otherwise). The
-// password hash and CreatedAt are kept; ChangedAt moves forward.
+// u (a whole-record replace: empty fields of u clear stored ones), with
+// these exceptions:
+//
+//   - an empty u.Login keeps the login; u.Login another spelling of the same
+//     identity (case, NFD) renames the user to that spelling, another login
+//     renames it if that one is free;
+//   - a zero u.Valid keeps the stored state;
+//   - u.ChangedAt set is the optimistic check: when the stored user changed
+//     since (its ChangedAt differs), Update returns backend.ErrConflict and
+//     writes nothing. Give the ChangedAt that Get, Search or Update returned;
+//     zero updates unconditionally.
+//
+// The password hash and CreatedAt are kept; ChangedAt moves forward (every
+// write gets a later ChangedAt than the one before, even within one tick of
+// the clock).
 func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUser) (backend.CustomerUser, error) {
 	const op = "update"
 	if err := b.begin(ctx, true); err != nil {
@@ -288,50 +320,37 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	ifUnchangedSince, keepValid := u.ChangedAt, u.Valid == 0
-	if keepValid {
-		u.Valid = backend.Valid // checked as valid; the stored state is put back below
-		b.mu.RLock()
-		if r := b.s.byLogin[backend.LoginKey(login)]; r != nil {
-			u.Valid = r.user.Valid
-		}
-		b.mu.RUnlock()
-	}
-	u, err = backend.NormalizeUser(u, false)
-	if err != nil {
-		return backend.CustomerUser{}, b.fail(op, err)
-	}
+	ifUnchangedSince := u.ChangedAt
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := b.s.byLogin[backend.LoginKey(login)]
+	r := b.s.byLogin[backend.IdentityKey(login)]
 	if r == nil {
 		return backend.CustomerUser{}, b.fail(op, backend.ErrNotFound)
+	}
+	if u.Valid == 0 {
+		u.Valid = r.user.Valid
+	}
+	// Normalised under the lock: the stored state decides what a zero Valid
+	// means, and with it whether the email syntax is checked.
+	if u, err = backend.NormalizeUser(u, false); err != nil {
+		return backend.CustomerUser{}, b.fail(op, err)
 	}
 	if err := backend.CheckUnchanged(ifUnchangedSince, r.user.ChangedAt); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	if keepValid && u.Valid != r.user.Valid {
-		// The state changed between the two locks: keep what is stored now,
-		// and check the email syntax as NormalizeUser would for it.
-		if u.Valid = r.user.Valid; u.Valid == backend.Valid {
-			if err := backend.CheckEmail(u.Email); err != nil {
-				return backend.CustomerUser{}, b.fail(op, err)
-			}
-		}
-	}
 	if u.Login == "" {
 		u.Login = r.user.Login
 	}
-	if backend.FoldKey(u.Email) == r.emailKey {
+	if backend.IdentityKey(u.Email) == r.emailKey {
 		// An unchanged address is never a conflict, even if duplicates were
 		// allowed when it was stored.
-		if o := b.s.byLogin[backend.LoginKey(u.Login)]; o != nil && o != r {
+		if o := b.s.byLogin[backend.IdentityKey(u.Login)]; o != nil && o != r {
 			return backend.CustomerUser{}, b.fail(op, backend.ErrDuplicateLogin)
 		}
 	} else if err := b.checkFree(u, r); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	u.CreatedAt, u.ChangedAt = r.user.CreatedAt, b.nextChange(r)
+	u.CreatedAt, u.ChangedAt = r.user.CreatedAt, b.stamp(r.user.ChangedAt)
 	b.s.remove(r)
 	r.user = u
 	b.s.refresh(r)
@@ -339,7 +358,8 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	return b.out(r), nil
 }
 
-// SetPassword checks the password, hashes it and stores the hash.
+// SetPassword checks the password (backend.CheckPassword: not empty, at most
+// 72 bytes, no NUL), hashes it and stores the hash. ChangedAt moves forward.
 func (b *Backend) SetPassword(ctx context.Context, login, password string) error {
 	const op = "set password"
 	if err := b.begin(ctx, true); err != nil {
@@ -352,7 +372,7 @@ func (b *Backend) SetPassword(ctx context.Context, login, password string) error
 	if err := backend.CheckPassword(password); err != nil {
 		return b.fail(op, err)
 	}
-	key := backend.LoginKey(login)
+	key := backend.IdentityKey(login)
 	b.mu.RLock()
 	found := b.s.byLogin[key] != nil
 	b.mu.RUnlock()
@@ -374,38 +394,35 @@ func (b *Backend) SetPassword(ctx context.Context, login, password string) error
 		return b.fail(op, backend.ErrNotFound)
 	}
 	r.hash = hash
-	r.user.ChangedAt = b.nextChange(r)
+	r.user.ChangedAt = b.stamp(r.user.ChangedAt)
 	return nil
 }
 
-// Authenticate checks the password of the user with this login. Unknown
-// logins, users without a password, malformed logins and passwords, and
-// wrong passwords all give backend.ErrInvalidCredentials and take the same
-// time (a dummy hash, then backend.RefusalTimer); a right password of a user
-// that is not Valid gives a *backend.AccountInvalidError with the state. A
-// successful login with a weak or outdated hash stores a new hash (unless
-// read-only). A context that ends during hashing ends the call with its
-// error.
+// Authenticate checks the password of the user with this login (compared by
+// the identity rule, like Get).
+//
+// A wrong password gives backend.ErrInvalidCredentials. So does every other
+// refusal (a malformed or unknown login; an empty password, one over
+// backend.MaxPasswordBytes or with a NUL; a user without a password), after
+// the same work (the lookup and a dummy hash) and padded by a
+// backend.RefusalTimer to the time wrong passwords take, so that timing
+// tells nothing about which logins exist. The right password of a user that
+// is not Valid gives a *backend.AccountInvalidError carrying the state
+// (errors.Is(err, backend.ErrAccountInvalid)). A context that ends during
+// the hashing ends the call with its error. A successful login with a weak
+// or outdated hash stores a new hash (unless read-only; this does not move
+// ChangedAt, as the user's record did not change).
 func (b *Backend) Authenticate(ctx context.Context, login, password string) (backend.CustomerUser, error) {
 	const op = "authenticate"
 	start := time.Now()
 	if err := b.begin(ctx, false); err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
-	refuse := func() (backend.CustomerUser, error) {
-		if err := b.cfg.hasher.DummyContext(ctx, password); err != nil {
-			return backend.CustomerUser{}, b.fail(op, err)
-		}
-		if err := b.refusal.Pad(ctx, start); err != nil {
-			return backend.CustomerUser{}, b.fail(op, err)
-		}
-		return backend.CustomerUser{}, b.fail(op, backend.ErrInvalidCredentials)
-	}
 	login, err := backend.NormalizeLogin(login)
-	if err != nil || !backend.CheckLoginPassword(password) {
-		return refuse()
+	if err != nil {
+		return backend.CustomerUser{}, b.refuse(ctx, start, password)
 	}
-	key := backend.LoginKey(login)
+	key := backend.IdentityKey(login)
 	b.mu.RLock()
 	r := b.s.byLogin[key]
 	var (
@@ -416,38 +433,68 @@ func (b *Backend) Authenticate(ctx context.Context, login, password string) (bac
 		hash, stored, u = r.hash, r.user.Login, b.out(r)
 	}
 	b.mu.RUnlock()
-	if r == nil || hash == "" {
-		return refuse()
+	if r == nil || hash == "" || !backend.CheckLoginPassword(password) {
+		return backend.CustomerUser{}, b.refuse(ctx, start, password)
 	}
 	ok, rehash, err := b.cfg.hasher.VerifyContext(ctx, hash, password, stored)
 	if err != nil {
 		return backend.CustomerUser{}, b.fail(op, err)
 	}
 	if !ok {
-		b.refusal.Observe(time.Since(start))
+		b.refusals.Observe(time.Since(start))
 		return backend.CustomerUser{}, b.fail(op, backend.ErrInvalidCredentials)
 	}
 	if u.Valid != backend.Valid {
 		return backend.CustomerUser{}, b.fail(op, &backend.AccountInvalidError{State: u.Valid})
 	}
 	if rehash && !b.cfg.readOnly {
-		b.rehash(ctx, key, hash, password)
+		b.rehash(ctx, key, stored, hash, password)
 	}
 	return u, nil
 }
 
+// refuse answers a login that was refused before any password could be
+// compared: it spends a dummy hash and, when dummy hashes are typically
+// quicker than comparing a wrong password (the stored hashes cost more than
+// the Hasher's), waits until the call took as long as a wrong password
+// does. A context that ends meanwhile gives its error.
+//
+// Whether to wait is decided on the medians, not on each call: padding a
+// dummy hash that was only by chance quicker than the typical comparison
+// would move every such call up to the median plus the timer's overshoot,
+// and make refusals slower than wrong passwords on the median.
+func (b *Backend) refuse(ctx context.Context, start time.Time, password string) error {
+	const op = "authenticate"
+	dummyStart := time.Now()
+	if err := b.cfg.hasher.DummyContext(ctx, password); err != nil {
+		return b.fail(op, err)
+	}
+	b.dummies.Observe(time.Since(dummyStart))
+	if b.dummies.Typical() < b.refusals.Typical()*3/4 {
+		if err := b.refusals.Pad(ctx, start); err != nil {
+			return b.fail(op, err)
+		}
+	}
+	return b.fail(op, backend.ErrInvalidCredentials)
+}
+
 // rehash replaces old by a new hash of password, unless the hash changed
 // meanwhile. A failure only leaves the old hash in place (and is logged).
-func (b *Backend) rehash(ctx context.Context, key, old, password string) {
+func (b *Backend) rehash(ctx context.Context, key, login, old, password string) {
+	const op = "authenticate"
 	h, err := b.cfg.hasher.HashContext(ctx, password)
 	if err != nil {
-		b.cfg.log.WarnContext(ctx, backend.LogRehashFailed, "op", "authenticate", "error", err)
+		b.cfg.log.Warn(backend.LogRehashFailed, "op", op, "login", login, "error", err)
 		return
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if r := b.s.byLogin[key]; r != nil && r.hash == old {
+	r := b.s.byLogin[key]
+	stored := r != nil && r.hash == old
+	if stored {
 		r.hash = h
-		b.cfg.log.InfoContext(ctx, backend.LogRehashed, "op", "authenticate", "login", r.user.Login)
+	}
+	b.mu.Unlock()
+	if stored {
+		b.cfg.log.Info(backend.LogRehashed, "op", op, "login", login)
 	}
 }

@@ -207,6 +207,31 @@ func BenchmarkSearchPrefix(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchAfter pages with Query.After near the end of 100,000 users:
+// each path seeks to the cursor (a binary search) instead of walking the
+// users before it, so a late page costs what the first one does (the prefix
+// index marks only the candidates after the cursor).
+func BenchmarkSearchAfter(b *testing.B) {
+	be, pre, _ := benchSetup(b)
+	be.mu.RLock()
+	first := be.s.order[0].rec.user.Login
+	late := be.s.order[len(be.s.order)-300].rec.user.Login
+	middle := be.s.order[len(be.s.order)/2].rec.user.Login
+	be.mu.RUnlock()
+	for _, tc := range []struct {
+		name string
+		be   *Backend
+		q    backend.Query
+	}{
+		{"scan/first-page", be, backend.Query{Limit: 50}},
+		{"scan/late-page", be, backend.Query{Limit: 50, After: late}},
+		{"scan/after-first", be, backend.Query{Limit: 50, After: first}},
+		{"prefix-index/middle-page", pre, backend.Query{Search: "hub", Limit: 50, After: middle}},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchSearch(b, tc.be, tc.q, 1) })
+	}
+}
+
 // BenchmarkMemoryPerUser loads 100,000 users and reports the heap the
 // backend holds per user (everything it keeps: records, strings, hashes,
 // indexes), measured with runtime.MemStats after a GC.

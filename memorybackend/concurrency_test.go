@@ -68,8 +68,8 @@ func TestConcurrentUse(t *testing.T) {
 			close(errs)
 			for err := range errs {
 				assert.False(t, errors.Is(err, backend.ErrInvalidInput), "%v", err)
-				// A concurrent rename may hide a user; a concurrent write makes
-				// a Get-then-Update stale (the optimistic check of Update).
+				// A concurrent rename may hide a user; a concurrent write between
+				// a Get and its Update is the optimistic check's conflict.
 				assert.True(t, errors.Is(err, backend.ErrNotFound) || errors.Is(err, backend.ErrConflict), "%v", err)
 			}
 			checkInvariants(t, b)

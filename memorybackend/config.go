@@ -1,6 +1,7 @@
 package memorybackend
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -39,18 +40,19 @@ type Config struct {
 	Users []User
 	// Hasher hashes new passwords and verifies stored ones. nil means
 	// password.Hasher{}: standard "$2a$" bcrypt of cost
-	// password.DefaultCost, the same as a non-nil zero Hasher in every
-	// backend. New copies it: changing it afterwards changes nothing.
+	// password.DefaultCost. New copies *Hasher: changing it afterwards
+	// changes nothing.
 	Hasher *password.Hasher
-	// Logger receives the backend's log records (a failed rehash); nil
-	// means slog.Default().
-	Logger *slog.Logger
 	// SearchFields are the fields a word of Query.Search is matched against;
 	// nil means DefaultSearchFields.
 	SearchFields []SearchField
 	// Now is the clock for CreatedAt, ChangedAt and auto-logins; nil means
 	// time.Now.
 	Now func() time.Time
+	// Logger receives the backend's events (backend.LogRehashed,
+	// backend.LogRehashFailed) with the attributes "backend", "op", "login"
+	// and "error"; never a password or hash. nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // User is a customer user to load at construction, with its password given
@@ -96,9 +98,9 @@ const attributePrefix = "attribute:"
 func AttributeField(name string) SearchField { return SearchField(attributePrefix + name) }
 
 // DefaultSearchFields are the fields searched when Config.SearchFields is nil:
-// login, first name, last name, customer IDs and email. When both names are
-// search fields, the full name (first and last name with a space) is searched
-// too, so that a phrase may match it.
+// login, first name, last name, customer IDs and email. When both the first
+// and the last name are search fields, "FirstName LastName" is searched as
+// one more field, so that the phrase "maria meier" finds Maria Meier.
 var DefaultSearchFields = []SearchField{FieldLogin, FieldFirstName, FieldLastName, FieldCustomerID, FieldEmail}
 
 // fieldFunc appends the values of one search field of u to dst.
@@ -129,6 +131,11 @@ var fieldFuncs = map[SearchField]fieldFunc{
 	FieldComment: stringField(func(u *backend.CustomerUser) string { return u.Comment }),
 }
 
+// fullNameField is the extra search field "FirstName LastName".
+func fullNameField(u *backend.CustomerUser, dst []string) []string {
+	return append(dst, u.FirstName+" "+u.LastName)
+}
+
 // settings is a Config checked and completed with defaults.
 type settings struct {
 	name         string
@@ -143,6 +150,8 @@ type settings struct {
 	log          *slog.Logger
 }
 
+// settings checks c and reports every problem at once, as
+// backend.ConfigError.
 func (c Config) settings() (settings, error) {
 	s := settings{
 		name:         strings.TrimSpace(c.Name),
@@ -156,27 +165,33 @@ func (c Config) settings() (settings, error) {
 	if s.name == "" {
 		s.name = DefaultName
 	}
-	s.log = backend.Logger(c.Logger, s.name)
+	if c.Hasher != nil {
+		s.hasher = *c.Hasher
+	}
 	var problems []*backend.ValidationError
 	bad := func(field, reason string) {
 		problems = append(problems, &backend.ValidationError{Field: "Config." + field, Reason: reason})
 	}
 	switch {
-	case s.defaultLimit < 0 || s.defaultLimit > backend.MaxLimit:
-		bad("DefaultLimit", fmt.Sprintf("outside 0..%d (0 means %d)", backend.MaxLimit, backend.DefaultLimit))
+	case s.defaultLimit < 0:
+		bad("DefaultLimit", "negative")
+	case s.defaultLimit > backend.MaxLimit:
+		bad("DefaultLimit", fmt.Sprintf("above backend.MaxLimit (%d)", backend.MaxLimit))
 	case s.defaultLimit == 0:
 		s.defaultLimit = backend.DefaultLimit
 	}
-	if c.Hasher != nil {
-		s.hasher = *c.Hasher
-	}
 	if err := s.hasher.Check(); err != nil {
-		bad("Hasher", err.Error())
+		var ve *backend.ValidationError
+		if errors.As(err, &ve) {
+			bad(ve.Field, ve.Reason)
+		} else {
+			bad("Hasher", err.Error())
+		}
 	}
 	if s.autoPrefix != "" {
 		// The longest candidate must still be a valid login.
 		sample := backend.AutoLogin(s.autoPrefix, time.Date(2006, 1, 2, 15, 4, 0, 0, time.UTC), 1_000_000)
-		if _, err := backend.NormalizeLogin(sample); err != nil || strings.TrimSpace(sample) != sample {
+		if n, err := backend.NormalizeLogin(sample); err != nil || n != sample {
 			bad("AutoLoginPrefix", "does not give valid logins")
 		}
 	}
@@ -207,21 +222,15 @@ func (c Config) settings() (settings, error) {
 			return append(dst, u.Attributes[name])
 		})
 	}
-	// The full name when both names are searched, so that a phrase such as
-	// "maria meier" finds Maria Meier.
 	if seen[FieldFirstName] && seen[FieldLastName] {
-		s.fields = append(s.fields, func(u *backend.CustomerUser, dst []string) []string {
-			if u.FirstName == "" || u.LastName == "" {
-				return dst
-			}
-			return append(dst, u.FirstName+" "+u.LastName)
-		})
-	}
-	if s.now == nil {
-		s.now = time.Now
+		s.fields = append(s.fields, fullNameField)
 	}
 	if len(problems) > 0 {
 		return settings{}, backend.ConfigError(s.name, problems...)
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.log = backend.Logger(c.Logger, s.name)
 	return s, nil
 }

@@ -1,37 +1,61 @@
 // Package memorybackend is the in-memory customer-user backend: the embedded
 // default of small installations, the test double of a real helpdesk, and
-// the reference implementation of the backend.CustomerUserBackend contract.
+// the reference implementation of the backend.CustomerUserBackend contract
+// (it passes every case of backend/backendtest).
 //
-// A Backend keeps every user in memory behind a sync.RWMutex, with login and
-// email indexes keyed by the identity rule of package backend
-// (backend.IdentityKey: NFC and case folding, nothing more; Get is one map
-// lookup) and the users in the order of search results
-// (backend.CompareLogins), so that a search scan starts at a keyset cursor
-// (Query.After) and stops at its limit. Each user carries one precomputed
-// string of its search fields folded for search (backend.SearchFold: case
-// and accents, so "muller" finds "Müller"; with first and last name, the full
-// name too, so a phrase finds "Maria Meier"); with Config.MatchPrefix a
-// sorted index of the field values answers prefix searches with a binary
-// search. Returned users are copies: changing them changes nothing stored.
+// # Identity
 //
-// Update with a zero Valid keeps the stored state; with u.ChangedAt set it
-// refuses with backend.ErrConflict when the stored record changed since
-// (every write moves ChangedAt forward, by a nanosecond if the clock has not
-// moved). Every refused login takes the time of a wrong password, and a
-// context that ends during hashing ends the call. Users, configurations and
-// the backend print no password or hash through fmt, encoding/json or
-// log/slog.
+// Logins, emails and customer IDs follow the identity rule of package
+// backend: two values are the same identity if and only if their
+// backend.IdentityKey is equal (Unicode NFC plus simple case folding, and
+// nothing more). "ÄRGER" and "ärger", or "é" written as one code point and
+// as "e" plus a combining accent, are one login; "rené" and "rene",
+// "straße" and "strasse", full-width "ａｌｉｃｅ" and "alice", "dev😀" and
+// "dev😁" are different users. Every index of the backend is keyed by
+// IdentityKey, so Get, Authenticate, the Login, Email and CustomerID
+// criteria of Search and the uniqueness checks of Add and Update can never
+// return, authenticate or confuse a different identity. New logins and
+// emails are stored in NFC; characters that only deceive (bidi controls,
+// zero-width and other format characters) are refused.
 //
-// Users can be loaded at construction (Config.Users, for example from a JSON
-// file read with LoadFile), which is also how a read-only backend gets its
-// data. Passwords are hashed with Config.Hasher (nil: standard bcrypt at the
-// default cost, the same as a zero password.Hasher in every backend);
-// stored hashes in any format of the OTRS family are verified and upgraded on
-// the next successful login.
+// # Search
 //
-// Writes that need a new hash compute it outside the lock. Adding, renaming
-// and changing a user cost O(n) in the number of users (a sorted slice is
-// updated), which at 100,000 users is well below the cost of one bcrypt hash.
+// Search words match case- and accent-insensitively ("muller" finds
+// "Müller", backend.SearchFold) against the configured search fields
+// (default: login, first name, last name, customer IDs, email, and the full
+// name "FirstName LastName" so that the phrase "maria meier" finds Maria
+// Meier), as substrings or, with Config.MatchPrefix, as prefixes. Each user
+// keeps its search fields folded once, when it is stored. Results come in
+// login order (backend.CompareLogins); Query.After continues after a login
+// (keyset paging), starting at its place in the order rather than at the
+// first user.
+//
+// # Storage
+//
+// A Backend keeps every user in memory behind a sync.RWMutex: maps from
+// login, email and customer ID to the users (Get is one map lookup), and
+// the users in login order, so that a search scan can stop at its limit.
+// With Config.MatchPrefix a sorted index of the folded field values answers
+// prefix searches with a binary search. Returned users are copies: changing
+// them changes nothing stored. Adding, renaming and changing a user cost
+// O(n) in the number of users (a sorted slice is updated), which at 100,000
+// users is well below the cost of one bcrypt hash. Update is a whole-record
+// replace in which a zero Valid keeps the stored state, and u.ChangedAt set
+// is an optimistic check (backend.ErrConflict when the user changed since);
+// every write moves ChangedAt forward.
+//
+// # Passwords
+//
+// Users can be loaded at construction (Config.Users, for example from a
+// JSON file read with LoadFile), which is also how a read-only backend gets
+// its data. New passwords (at most 72 bytes) are hashed with Config.Hasher:
+// nil means password.Hasher{}, standard "$2a$" bcrypt at
+// password.DefaultCost. Stored hashes in any format of the OTRS family are
+// verified and upgraded on the next successful login. A refused login (an
+// unknown or malformed login, a bad password, a user without password)
+// takes the time of a wrong password, and a context that ends during the
+// hashing ends the call. Neither User nor Config ever prints a password or
+// hash (fmt, encoding/json, log/slog).
 //
 // Example:
 //

@@ -37,7 +37,7 @@ func FuzzSearch(f *testing.F) {
 				continue
 			}
 			require.NoError(t, err)
-			lower := expr.Fold()
+			folded := expr.Fold()
 			want := []string{}
 			for _, u := range model {
 				fields := []string{u.Login, u.FirstName, u.LastName, u.CustomerID}
@@ -46,7 +46,7 @@ func FuzzSearch(f *testing.F) {
 				for i := range fields {
 					fields[i] = backend.SearchFold(fields[i])
 				}
-				if lower.Match(fields, prefix) {
+				if folded.Match(fields, prefix) {
 					want = append(want, u.Login)
 				}
 			}

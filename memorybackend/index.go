@@ -1,6 +1,7 @@
 package memorybackend
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,11 +17,15 @@ const fieldSep = "\x00"
 type record struct {
 	user     backend.CustomerUser // normalised; Source is set on read
 	hash     string               // stored password hash, "" = no password
-	loginKey string               // backend.LoginKey(user.Login)
-	emailKey string               // backend.FoldKey(user.Email)
-	// search holds every search field value folded (backend.SearchFold:
-	// case and accents), each preceded by fieldSep: "\x00login\x00first\x00last...". A substring search is one
-	// strings.Contains; a prefix search looks for fieldSep+word.
+	loginKey string               // backend.IdentityKey(user.Login)
+	emailKey string               // backend.IdentityKey(user.Email)
+	// custKeys are the identity keys of user.AllCustomerIDs(), primary first.
+	custKeys []string
+	// search holds every search field value folded by backend.SearchFold
+	// (case and accents), each preceded by fieldSep:
+	// "\x00login\x00first\x00last...". A substring search is one
+	// strings.Contains; a prefix search looks for fieldSep+word. Searches
+	// fold only the query, never the stored values.
 	search string
 	pos    int // index in store.order
 }
@@ -41,12 +46,20 @@ type prefixEntry struct {
 
 // store holds the users and their indexes. It is not synchronised: Backend
 // guards it with its mutex.
+//
+// Every identity map (login, email, customer ID) is keyed by
+// backend.IdentityKey, so that two spellings of one identity (case, NFC or
+// NFD) find one entry and distinct identities ("rené", "rene") never share
+// one. The lists of byEmail and byCustomer are kept in login order, so that
+// a lookup walks them in result order and stops at the limit.
 type store struct {
 	fields  []fieldFunc
 	byLogin map[string]*record
-	// byEmail lists the users with an email (folded); more than one only with
+	// byEmail lists the users with an email; more than one only with
 	// AllowDuplicateEmail.
 	byEmail map[string][]*record
+	// byCustomer lists the users of each customer ID (primary or further).
+	byCustomer map[string][]*record
 	// order holds every user sorted by loginKey, the order of search results;
 	// record.pos is the index here.
 	order []slot
@@ -63,12 +76,13 @@ type store struct {
 
 func newStore(fields []fieldFunc, prefixIndex bool, n int) *store {
 	return &store{
-		fields:    fields,
-		byLogin:   make(map[string]*record, n),
-		byEmail:   make(map[string][]*record, n),
-		order:     make([]slot, 0, n),
-		keepIndex: prefixIndex,
-		packMin:   1024,
+		fields:     fields,
+		byLogin:    make(map[string]*record, n),
+		byEmail:    make(map[string][]*record, n),
+		byCustomer: make(map[string][]*record),
+		order:      make([]slot, 0, n),
+		keepIndex:  prefixIndex,
+		packMin:    1024,
 	}
 }
 
@@ -81,15 +95,21 @@ func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
 
 // refresh recomputes the derived keys of r from r.user.
 func (s *store) refresh(r *record) {
-	r.loginKey = backend.LoginKey(r.user.Login)
-	r.emailKey = backend.FoldKey(r.user.Email)
+	r.loginKey = backend.IdentityKey(r.user.Login)
+	r.emailKey = backend.IdentityKey(r.user.Email)
+	ids := r.user.AllCustomerIDs()
+	r.custKeys = r.custKeys[:0]
+	for _, id := range ids {
+		r.custKeys = append(r.custKeys, backend.IdentityKey(id))
+	}
 	vals := s.scratch[:0]
 	for _, f := range s.fields {
 		vals = f(&r.user, vals)
 	}
 	n := 0
-	for _, v := range vals {
-		n += len(fieldSep) + len(v)
+	for i, v := range vals {
+		vals[i] = backend.SearchFold(v)
+		n += len(fieldSep) + len(vals[i])
 	}
 	var b strings.Builder
 	b.Grow(n)
@@ -97,7 +117,7 @@ func (s *store) refresh(r *record) {
 		b.WriteString(fieldSep)
 		b.WriteString(v)
 	}
-	r.search = backend.SearchFold(b.String())
+	r.search = b.String()
 	clear(vals)
 	s.scratch = vals[:0]
 }
@@ -126,13 +146,16 @@ func (s *store) orderIndex(loginKey string) int {
 // insert adds r to every index. Its login and email must be free.
 func (s *store) insert(r *record) {
 	s.byLogin[r.loginKey] = r
-	s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
 	i := s.orderIndex(r.loginKey)
 	s.order = append(s.order, slot{})
 	copy(s.order[i+1:], s.order[i:])
 	s.order[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
 	for j := i; j < len(s.order); j++ {
 		s.order[j].rec.pos = j
+	}
+	s.byEmail[r.emailKey] = insertSorted(s.byEmail[r.emailKey], r)
+	for _, k := range r.custKeys {
+		s.byCustomer[k] = insertSorted(s.byCustomer[k], r)
 	}
 	if s.keepIndex {
 		for k := range s.prefix {
@@ -153,17 +176,9 @@ func (s *store) remove(r *record) {
 		s.indexRemove(r)
 	}
 	delete(s.byLogin, r.loginKey)
-	list := s.byEmail[r.emailKey]
-	for k, o := range list {
-		if o == r {
-			list = append(list[:k], list[k+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(s.byEmail, r.emailKey)
-	} else {
-		s.byEmail[r.emailKey] = list
+	removeFrom(s.byEmail, r.emailKey, r)
+	for _, k := range r.custKeys {
+		removeFrom(s.byCustomer, k, r)
 	}
 	i := r.pos
 	s.order = append(s.order[:i], s.order[i+1:]...)
@@ -178,6 +193,32 @@ func (s *store) remove(r *record) {
 			}
 		}
 	}
+}
+
+// insertSorted adds r to a list in login order. r.pos must be current.
+func insertSorted(list []*record, r *record) []*record {
+	i := sort.Search(len(list), func(i int) bool { return list[i].pos >= r.pos })
+	return slices.Insert(list, i, r)
+}
+
+// removeFrom takes r out of the list m[key] (in login order; r.pos must
+// still be its position) and drops the list when it is empty.
+func removeFrom(m map[string][]*record, key string, r *record) {
+	list := m[key]
+	i := sort.Search(len(list), func(i int) bool { return list[i].pos >= r.pos })
+	if i < len(list) && list[i] == r {
+		list = slices.Delete(list, i, i+1)
+	}
+	if len(list) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = list
+	}
+}
+
+// from gives the part of a list in login order whose positions are at least start.
+func from(list []*record, start int) []*record {
+	return list[sort.Search(len(list), func(i int) bool { return list[i].pos >= start }):]
 }
 
 // prefixLower is the first index whose key is >= key.
@@ -224,15 +265,20 @@ func (s *store) indexRemove(r *record) {
 // build fills the indexes from scratch with records whose logins and emails
 // were already checked to be free; used by New, faster than one insert each.
 func (s *store) build(recs []*record) {
-	for _, r := range recs {
-		s.byLogin[r.loginKey] = r
-		s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
-	}
 	s.order = s.order[:0]
 	for _, r := range recs {
 		s.order = append(s.order, slot{rec: r})
 	}
 	sort.Slice(s.order, func(i, j int) bool { return s.order[i].rec.loginKey < s.order[j].rec.loginKey })
+	// In login order, so that every list is in login order too.
+	for _, sl := range s.order {
+		r := sl.rec
+		s.byLogin[r.loginKey] = r
+		s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
+		for _, k := range r.custKeys {
+			s.byCustomer[k] = append(s.byCustomer[k], r)
+		}
+	}
 	s.pack()
 }
 

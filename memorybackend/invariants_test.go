@@ -22,12 +22,36 @@ func checkInvariants(t testing.TB, b *Backend) {
 		if !b.cfg.dupEmail {
 			require.Len(t, list, 1, "email %q held twice", k)
 		}
-		for _, r := range list {
+		for j, r := range list {
 			require.Equal(t, k, r.emailKey)
+			if j > 0 {
+				require.Less(t, list[j-1].pos, r.pos, "email list of %q in login order", k)
+			}
 		}
 		emails += len(list)
 	}
 	require.Equal(t, len(s.order), emails, "email index size")
+	customers := 0
+	for k, list := range s.byCustomer {
+		require.NotEmpty(t, list, "empty customer list for %q", k)
+		for j, r := range list {
+			require.Contains(t, r.custKeys, k)
+			if j > 0 {
+				require.Less(t, list[j-1].pos, r.pos, "customer list of %q in login order", k)
+			}
+		}
+		customers += len(list)
+	}
+	ids := 0
+	for _, sl := range s.order {
+		ids += len(sl.rec.custKeys)
+		want := []string{}
+		for _, id := range sl.rec.user.AllCustomerIDs() {
+			want = append(want, backend.IdentityKey(id))
+		}
+		require.Equal(t, want, append([]string{}, sl.rec.custKeys...), "customer keys of %q", sl.rec.user.Login)
+	}
+	require.Equal(t, ids, customers, "customer index size")
 	var want []prefixEntry
 	for i, sl := range s.order {
 		r := sl.rec
@@ -38,8 +62,8 @@ func checkInvariants(t testing.TB, b *Backend) {
 			require.Less(t, s.order[i-1].rec.loginKey, r.loginKey, "login order")
 		}
 		require.Same(t, r, s.byLogin[r.loginKey])
-		require.Equal(t, backend.LoginKey(r.user.Login), r.loginKey)
-		require.Equal(t, backend.FoldKey(r.user.Email), r.emailKey)
+		require.Equal(t, backend.IdentityKey(r.user.Login), r.loginKey)
+		require.Equal(t, backend.IdentityKey(r.user.Email), r.emailKey)
 		search := r.search
 		s.refresh(r)
 		require.Equal(t, search, r.search, "search string of %q", r.user.Login)

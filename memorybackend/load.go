@@ -60,7 +60,7 @@ func LoadUsersJSON(r io.Reader) ([]User, error) {
 		return nil, fmt.Errorf("memorybackend: reading users: %w", jsonError(err))
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("memorybackend: reading users: %w", &backend.ValidationError{Field: "users", Reason: "data after the array"})
+		return nil, fmt.Errorf("memorybackend: reading users: %w", &backend.ValidationError{Field: "Users", Reason: "data after the array"})
 	}
 	users := make([]User, len(in))
 	for i, j := range in {
@@ -92,9 +92,9 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &syn):
-		return &backend.ValidationError{Field: "users", Reason: fmt.Sprintf("JSON syntax error at byte %d", syn.Offset)}
+		return &backend.ValidationError{Field: "Users", Reason: fmt.Sprintf("JSON syntax error at byte %d", syn.Offset)}
 	case errors.As(err, &typ):
-		return &backend.ValidationError{Field: "users", Reason: fmt.Sprintf("JSON key %q has the wrong type (want %s)", typ.Field, typ.Type)}
+		return &backend.ValidationError{Field: "Users", Reason: fmt.Sprintf("JSON key %q has the wrong type (want %s)", typ.Field, typ.Type)}
 	}
 	return err
 }
@@ -107,12 +107,12 @@ func parseValid(raw json.RawMessage) (backend.ValidState, error) {
 	var s string
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, &backend.ValidationError{Field: "valid", Reason: "not a string or number"}
+			return 0, &backend.ValidationError{Field: backend.FieldValid, Reason: "not a string or number"}
 		}
 	} else {
 		n, err := strconv.Atoi(string(raw))
 		if err != nil {
-			return 0, &backend.ValidationError{Field: "valid", Reason: "not a string or number"}
+			return 0, &backend.ValidationError{Field: backend.FieldValid, Reason: "not a string or number"}
 		}
 		s = strconv.Itoa(n)
 	}

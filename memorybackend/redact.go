@@ -4,96 +4,127 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/helpdeskkit/customeruser/backend/password"
 )
 
-// Printing never shows a password or a hash. A User prints as its
-// CustomerUser (login only) with every fmt verb, marshals to the JSON form
-// of LoadUsersJSON without "password" and "passwordHash", and logs through
-// slog without them; a Config prints its settings and the number of users.
+// Printing. A User carries a plain password or a hash and a Config carries
+// Users, so both print without them on every path a program may print them
+// by: fmt's verbs (String, GoString), encoding/json (MarshalJSON) and
+// log/slog (LogValue). Only whether a password is set shows.
 
-// String names the user by login (see backend.CustomerUser.String).
+// redacted stands in for a secret that is set.
+const redacted = "[redacted]"
+
+func redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String names the user by login only, like backend.CustomerUser.String.
 func (u User) String() string { return u.CustomerUser.String() }
 
-// GoString is String, for %#v.
-func (u User) GoString() string { return "memorybackend.User{" + u.CustomerUser.String() + "}" }
+// GoString is %#v: every field of the CustomerUser, the password and the
+// hash replaced by "[redacted]" when set.
+func (u User) GoString() string {
+	return fmt.Sprintf("memorybackend.User{CustomerUser:%#v, Password:%q, PasswordHash:%q}",
+		u.CustomerUser, redact(u.Password), redact(u.PasswordHash))
+}
 
-// Format makes every fmt verb print String (or GoString for %#v).
-func (u User) Format(f fmt.State, verb rune) { formatRedacted(f, verb, u.String(), u.GoString()) }
-
-// MarshalJSON gives the LoadUsersJSON form without the password and the hash.
+// MarshalJSON writes the user in the format LoadUsersJSON reads, without
+// "password" and "passwordHash": loading the output back gives the user
+// without a password.
 func (u User) MarshalJSON() ([]byte, error) {
-	c := u.CustomerUser
-	valid := ""
-	if c.Valid != 0 {
-		valid = c.Valid.String()
+	j := jsonUserOut{
+		Login: u.Login, Title: u.Title, FirstName: u.FirstName, LastName: u.LastName,
+		Email: u.Email, CustomerID: u.CustomerID, CustomerIDs: u.CustomerIDs,
+		Phone: u.Phone, Fax: u.Fax, Mobile: u.Mobile, Street: u.Street, Zip: u.Zip,
+		City: u.City, Country: u.Country, Comment: u.Comment,
+		Attributes: u.Attributes, CreatedAt: u.CreatedAt, ChangedAt: u.ChangedAt,
 	}
-	return json.Marshal(struct {
-		Login       string            `json:"login"`
-		Title       string            `json:"title,omitempty"`
-		FirstName   string            `json:"firstName"`
-		LastName    string            `json:"lastName"`
-		Email       string            `json:"email"`
-		CustomerID  string            `json:"customerID"`
-		CustomerIDs []string          `json:"customerIDs,omitempty"`
-		Phone       string            `json:"phone,omitempty"`
-		Fax         string            `json:"fax,omitempty"`
-		Mobile      string            `json:"mobile,omitempty"`
-		Street      string            `json:"street,omitempty"`
-		Zip         string            `json:"zip,omitempty"`
-		City        string            `json:"city,omitempty"`
-		Country     string            `json:"country,omitempty"`
-		Comment     string            `json:"comment,omitempty"`
-		Valid       string            `json:"valid,omitempty"`
-		Attributes  map[string]string `json:"attributes,omitempty"`
-	}{c.Login, c.Title, c.FirstName, c.LastName, c.Email, c.CustomerID, c.CustomerIDs, c.Phone, c.Fax, c.Mobile,
-		c.Street, c.Zip, c.City, c.Country, c.Comment, valid, c.Attributes})
+	if u.Valid != 0 {
+		j.Valid = u.Valid.String()
+	}
+	return json.Marshal(j)
 }
 
-// LogValue logs the login and whether a password is set, nothing more.
+// jsonUserOut is the form MarshalJSON writes: jsonUser without the secrets.
+type jsonUserOut struct {
+	Login       string            `json:"login"`
+	Title       string            `json:"title,omitempty"`
+	FirstName   string            `json:"firstName"`
+	LastName    string            `json:"lastName"`
+	Email       string            `json:"email"`
+	CustomerID  string            `json:"customerID"`
+	CustomerIDs []string          `json:"customerIDs,omitempty"`
+	Phone       string            `json:"phone,omitempty"`
+	Fax         string            `json:"fax,omitempty"`
+	Mobile      string            `json:"mobile,omitempty"`
+	Street      string            `json:"street,omitempty"`
+	Zip         string            `json:"zip,omitempty"`
+	City        string            `json:"city,omitempty"`
+	Country     string            `json:"country,omitempty"`
+	Comment     string            `json:"comment,omitempty"`
+	Valid       string            `json:"valid,omitempty"`
+	Attributes  map[string]string `json:"attributes,omitempty"`
+	CreatedAt   time.Time         `json:"createdAt,omitzero"`
+	ChangedAt   time.Time         `json:"changedAt,omitzero"`
+}
+
+// LogValue gives the login, the valid state and whether a password or a
+// hash is set.
 func (u User) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("login", u.Login),
-		slog.Bool("has_password", u.Password != "" || u.PasswordHash != ""))
+	return slog.GroupValue(
+		slog.String("login", u.Login),
+		slog.String("valid", u.Valid.String()),
+		slog.Bool("password_set", u.Password != "" || u.PasswordHash != ""),
+	)
 }
 
-// String gives the settings and the number of users, never their passwords.
+// plainConfig is Config without its methods, for printing its fields.
+type plainConfig Config
+
+// String gives the settings and the users by login only.
 func (c Config) String() string {
-	return fmt.Sprintf("memorybackend.Config{Name: %q, ReadOnly: %t, MatchPrefix: %t, DefaultLimit: %d, AutoLoginPrefix: %q, AllowDuplicateEmail: %t, Users: %d}",
-		c.Name, c.ReadOnly, c.MatchPrefix, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail, len(c.Users))
+	return "memorybackend.Config" + strings.TrimPrefix(fmt.Sprintf("%+v", plainConfig(c)), "memorybackend.plainConfig")
 }
 
-// GoString is String, for %#v.
-func (c Config) GoString() string { return c.String() }
+// GoString is %#v: every field, each user as User.GoString prints it.
+func (c Config) GoString() string {
+	return "memorybackend.Config" + strings.TrimPrefix(fmt.Sprintf("%#v", plainConfig(c)), "memorybackend.plainConfig")
+}
 
-// Format makes every fmt verb print String.
-func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String(), c.GoString()) }
-
-// MarshalJSON gives the settings and the users without their passwords.
+// MarshalJSON writes the settings and the users (as User.MarshalJSON
+// writes them, without passwords); Now and Logger are left out.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Name                string `json:"name"`
-		ReadOnly            bool   `json:"readOnly"`
-		MatchPrefix         bool   `json:"matchPrefix"`
-		DefaultLimit        int    `json:"defaultLimit"`
-		AutoLoginPrefix     string `json:"autoLoginPrefix,omitempty"`
-		AllowDuplicateEmail bool   `json:"allowDuplicateEmail"`
-		Users               []User `json:"users"`
-	}{c.Name, c.ReadOnly, c.MatchPrefix, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail, c.Users})
+		Name                string           `json:"name,omitempty"`
+		ReadOnly            bool             `json:"readOnly,omitempty"`
+		MatchPrefix         bool             `json:"matchPrefix,omitempty"`
+		DefaultLimit        int              `json:"defaultLimit,omitempty"`
+		AutoLoginPrefix     string           `json:"autoLoginPrefix,omitempty"`
+		AllowDuplicateEmail bool             `json:"allowDuplicateEmail,omitempty"`
+		Users               []User           `json:"users,omitempty"`
+		Hasher              *password.Hasher `json:"hasher,omitempty"`
+		SearchFields        []SearchField    `json:"searchFields,omitempty"`
+	}{c.Name, c.ReadOnly, c.MatchPrefix, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail,
+		c.Users, c.Hasher, c.SearchFields})
 }
 
-// LogValue logs the settings and the number of users.
+// LogValue gives the settings and the number of users, never the users.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", c.Name), slog.Bool("read_only", c.ReadOnly),
-		slog.Bool("match_prefix", c.MatchPrefix), slog.Int("users", len(c.Users)))
-}
-
-// formatRedacted prints s (or gs for %#v) for any verb; %q quotes s.
-func formatRedacted(f fmt.State, verb rune, s, gs string) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, gs)
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", s)
-	default:
-		fmt.Fprint(f, s)
+	attrs := []slog.Attr{
+		slog.String("name", c.Name),
+		slog.Bool("read_only", c.ReadOnly),
+		slog.Bool("match_prefix", c.MatchPrefix),
+		slog.Int("users", len(c.Users)),
 	}
+	if c.Hasher != nil {
+		attrs = append(attrs, slog.Int("bcrypt_cost", c.Hasher.Cost), slog.String("hash_format", c.Hasher.Format.String()))
+	}
+	return slog.GroupValue(attrs...)
 }

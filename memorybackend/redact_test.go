@@ -1,13 +1,19 @@
 package memorybackend_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/backendtest"
+	"github.com/helpdeskkit/customeruser/backend/password"
 	"github.com/helpdeskkit/customeruser/memorybackend"
 )
 
@@ -36,19 +42,34 @@ func TestBackendNeverPrintsSecrets(t *testing.T) {
 	}
 }
 
-// TestEveryTypePrintsNoSecrets walks User and Config through every printing
-// path (fmt verbs, JSON, slog).
-func TestEveryTypePrintsNoSecrets(t *testing.T) {
-	const pw, hash = "pw-Secret-1", "$2a$04$abcdefghijklmnopqrstuuAbcdefghijklmnopqrstuvwxyzABCDE"
+// TestRedacted walks User and Config, filled with secrets, through every
+// printing path (fmt verbs, JSON, slog): no password or hash shows (before,
+// %#v, json.Marshal and slog's JSON handler printed both).
+func TestRedacted(t *testing.T) {
+	const pw, hash = "pw-Secret-1", "$2a$04$SecretSaltSecretSaltSeSecretHashSecretHashSecretHash1"
 	u := memorybackend.User{CustomerUser: backend.CustomerUser{Login: "jdoe", FirstName: "J", LastName: "D",
 		Email: "j@example.org", CustomerID: "C"}, Password: pw}
-	h := memorybackend.User{CustomerUser: backend.CustomerUser{Login: "hdoe"}, PasswordHash: hash}
+	v := u
+	v.Login, v.Password, v.PasswordHash = "hashed", "", hash
 	backendtest.CheckRedacted(t, u, pw)
-	backendtest.CheckRedacted(t, h, hash, "abcdefghijklmnop")
-	backendtest.CheckRedacted(t, []memorybackend.User{u, h}, pw, hash)
-	cfg := memorybackend.Config{Name: "portal", Users: []memorybackend.User{u, h}}
+	backendtest.CheckRedacted(t, v, hash)
+	backendtest.CheckRedacted(t, []memorybackend.User{u, v}, pw, hash)
+	cfg := memorybackend.Config{Name: "portal", Users: []memorybackend.User{u, v}, Hasher: &password.Hasher{Cost: 4},
+		Now: time.Now, Logger: slog.Default()}
 	backendtest.CheckRedacted(t, cfg, pw, hash)
 	backendtest.CheckRedacted(t, &cfg, pw, hash)
-	assert.Contains(t, fmt.Sprint(cfg), `Name: "portal"`)
-	assert.Contains(t, fmt.Sprintf("%#v", u), "jdoe")
+
+	// What is printed still says what it is.
+	assert.Contains(t, fmt.Sprintf("%#v", u), `Login:"jdoe"`)
+	assert.Contains(t, fmt.Sprintf("%#v", u), `Password:"[redacted]"`)
+	assert.Contains(t, fmt.Sprintf("%v", cfg), `Name:portal`)
+	b, err := json.Marshal(u)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"login":"jdoe"`)
+	// The JSON form loads back, as a user without a password.
+	back, err := memorybackend.LoadUsersJSON(bytes.NewReader(append(append([]byte("["), b...), ']')))
+	require.NoError(t, err)
+	require.Len(t, back, 1)
+	assert.Equal(t, "jdoe", back[0].Login)
+	assert.Empty(t, back[0].Password)
 }

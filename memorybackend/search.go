@@ -3,7 +3,7 @@ package memorybackend
 import (
 	"context"
 	"math/bits"
-	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -31,9 +31,9 @@ type matcher struct {
 	prefix         bool
 	includeInvalid bool
 	terms          []term
-	login          backend.Pattern // identity key; nil Parts = no criterion
+	login          backend.Pattern // identity keys; nil Parts = no criterion
 	loginExact     bool
-	customerID     backend.Pattern
+	customerID     backend.Pattern // identity keys; nil Parts = no criterion
 	customerExact  bool
 	email          string // identity key; "" = no criterion
 	hasEmail       bool
@@ -57,20 +57,18 @@ func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
 		}
 		m.terms = append(m.terms, c)
 	}
-	if l := backend.FoldKey(q.Login); l != "" {
+	if l := backend.IdentityKey(q.Login); l != "" {
 		m.login = backend.NewPattern(l)
 		m.loginExact = !m.login.HasWildcard()
 	}
-	if c := backend.FoldKey(q.CustomerID); c != "" {
+	if c := backend.IdentityKey(q.CustomerID); c != "" {
 		m.customerID = backend.NewPattern(c)
 		m.customerExact = !m.customerID.HasWildcard()
 	}
-	if e := backend.FoldKey(q.Email); e != "" {
+	if e := backend.IdentityKey(q.Email); e != "" {
 		m.email, m.hasEmail = e, true
 	}
-	if q.After != "" {
-		m.after = backend.IdentityKey(q.After)
-	}
+	m.after = backend.IdentityKey(q.After)
 	return m
 }
 
@@ -102,9 +100,6 @@ func (m *matcher) match(sl *slot) bool {
 		}
 	}
 	r := sl.rec
-	if m.after != "" && r.loginKey <= m.after {
-		return false
-	}
 	if m.hasEmail && r.emailKey != m.email {
 		return false
 	}
@@ -117,37 +112,29 @@ func (m *matcher) match(sl *slot) bool {
 			return false
 		}
 	}
-	return m.customerID.Parts == nil || m.matchCustomerID(&r.user)
+	return m.customerID.Parts == nil || m.matchCustomerID(r)
 }
 
-func (m *matcher) matchCustomerID(u *backend.CustomerUser) bool {
-	one := func(id string) bool {
-		id = backend.IdentityKey(id)
-		if m.customerExact {
-			return id == m.customerID.Parts[0]
-		}
-		return m.customerID.Match(id, true, true)
-	}
-	if one(u.CustomerID) {
-		return true
-	}
-	for _, id := range u.CustomerIDs {
-		if one(id) {
+func (m *matcher) matchCustomerID(r *record) bool {
+	for _, k := range r.custKeys {
+		if m.customerExact && k == m.customerID.Parts[0] || !m.customerExact && m.customerID.Match(k, true, true) {
 			return true
 		}
 	}
 	return false
 }
 
-// Search returns the users matching q, ordered by login (backend.CompareLogins),
+// Search returns the users matching q, in login order (backend.CompareLogins),
 // after q.After when it is set, at most q.Limit (or the configured default).
-// Search words are matched against the configured search fields, case- and
-// accent-insensitively (backend.SearchFold), as substrings, or as prefixes
-// with MatchPrefix.
+// Search words are folded (case and accents, backend.SearchFold) and matched
+// against the configured search fields, folded once when a user is stored,
+// as substrings, or as prefixes with MatchPrefix.
 //
-// The cheapest access path is chosen: the login or email index for exact
-// Login or Email criteria, in prefix mode the sorted prefix index for the
-// most selective word, otherwise a scan in login order that stops at the limit.
+// The cheapest access path is chosen: the login, email or customer-ID index
+// for exact Login, Email or CustomerID criteria, in prefix mode the sorted
+// prefix index for the most selective word, otherwise a scan in login order
+// that stops at the limit. Every path starts at q.After's place in login
+// order (a binary search), never at the first user.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	if err := b.begin(ctx, false); err != nil {
@@ -165,29 +152,24 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	start := b.s.start(m.after)
 	var hits []*record
 	switch {
 	case m.loginExact:
-		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && m.match(&b.s.order[r.pos]) {
+		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && r.pos >= start && m.match(&b.s.order[r.pos]) {
 			hits = append(hits, r)
 		}
 	case m.hasEmail:
-		for _, r := range b.s.byEmail[m.email] {
-			if m.match(&b.s.order[r.pos]) {
-				hits = append(hits, r)
-			}
-		}
-		slices.SortFunc(hits, func(x, y *record) int { return x.pos - y.pos })
-		hits = hits[:min(len(hits), limit)]
+		hits, err = b.walk(ctx, m, from(b.s.byEmail[m.email], start), limit)
+	case m.customerExact:
+		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], start), limit)
 	default:
-		if hits, err = b.searchIndexed(ctx, m, limit); err != nil {
-			return nil, b.fail(op, err)
+		if hits, err = b.searchIndexed(ctx, m, start, limit); err == nil && hits == nil {
+			hits, err = b.scan(ctx, m, start, limit)
 		}
-		if hits == nil {
-			if hits, err = b.scan(ctx, m, limit); err != nil {
-				return nil, b.fail(op, err)
-			}
-		}
+	}
+	if err != nil {
+		return nil, b.fail(op, err)
 	}
 	out := make([]backend.CustomerUser, len(hits))
 	for i, r := range hits {
@@ -196,14 +178,38 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	return out, nil
 }
 
-// scan walks the users in login order, from the keyset cursor on, and stops
-// at the limit.
-func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
-	hits := make([]*record, 0, min(limit, 64))
-	order := b.s.order
-	if m.after != "" {
-		order = order[b.s.orderIndex(m.after):]
+// start is the position in order of the first login after the cursor with
+// identity key after ("" = 0).
+func (s *store) start(after string) int {
+	if after == "" {
+		return 0
 	}
+	return sort.Search(len(s.order), func(i int) bool { return s.order[i].rec.loginKey > after })
+}
+
+// walk checks the users of an index list (in login order) and stops at the limit.
+func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit int) ([]*record, error) {
+	hits := make([]*record, 0, min(limit, len(list)))
+	for i, r := range list {
+		if i%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if m.match(&b.s.order[r.pos]) {
+			hits = append(hits, r)
+			if len(hits) == limit {
+				break
+			}
+		}
+	}
+	return hits, nil
+}
+
+// scan walks the users in login order from start and stops at the limit.
+func (b *Backend) scan(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
+	hits := make([]*record, 0, min(limit, 64))
+	order := b.s.order[start:]
 	for i := range order {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
@@ -229,7 +235,7 @@ var bitsetPool = sync.Pool{New: func() any { return new([]uint64) }}
 //
 // The candidates are marked in a bitset over login positions, so walking the
 // set visits them in result order and can stop at the limit without sorting.
-func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*record, error) {
+func (b *Backend) searchIndexed(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
 	if !b.s.keepIndex {
 		return nil, nil
 	}
@@ -266,14 +272,12 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 		bitsetPool.Put(bp)
 	}()
 	for _, e := range b.s.prefix[lo:hi] {
-		set[e.pos>>6] |= 1 << (uint(e.pos) & 63)
+		if int(e.pos) >= start {
+			set[e.pos>>6] |= 1 << (uint(e.pos) & 63)
+		}
 	}
 	checked := 0
-	first := 0
-	if m.after != "" {
-		first = b.s.orderIndex(m.after) >> 6 // whole words before the cursor hold no hit
-	}
-	for w := first; w < len(set); w++ {
+	for w := start >> 6; w < len(set); w++ {
 		word := set[w]
 		for word != 0 {
 			bit := bits.TrailingZeros64(word)

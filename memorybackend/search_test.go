@@ -178,6 +178,9 @@ func TestSearchMatchesModel(t *testing.T) {
 					q.CustomerID = word(r) + "*"
 				}
 				q.Limit = []int{0, 3, 1000}[i%3]
+				if i%7 == 3 {
+					q.After = strings.ToUpper(keys[r.IntN(len(keys))]) // a keyset cursor, in another case
+				}
 				got, err := b.Search(ctx, q)
 				require.NoError(t, err)
 
@@ -187,6 +190,9 @@ func TestSearchMatchesModel(t *testing.T) {
 				var want []backend.CustomerUser
 				for _, u := range model {
 					if !q.IncludeInvalid && u.Valid != backend.Valid {
+						continue
+					}
+					if !backend.AfterLogin(u.Login, q.After) {
 						continue
 					}
 					if q.CustomerID != "" {

@@ -38,8 +38,8 @@ var hasher password.Hasher
 // openers holds one opener per -backend value; sql.go and ldap.go add theirs.
 var openers = map[string]opener{
 	"memory": func(context.Context) (backend.CustomerUserBackend, func(), error) {
-		h := hasher
-		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &h})
+		// New copies the Hasher; nil would mean the same default.
+		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &hasher})
 		return b, func() {}, err
 	},
 }
@@ -128,8 +128,8 @@ func run(ctx context.Context, w io.Writer, which string) error {
 		return err
 	}
 	u.Valid = backend.InvalidTemporarily
-	// u carries the ChangedAt that Get read: had someone else saved hhuber
-	// meanwhile, Update would refuse with backend.ErrConflict.
+	// u.ChangedAt, from the Get, makes this an optimistic update: it fails
+	// with ErrConflict if someone changed hhuber since.
 	if u, err = b.Update(ctx, "hhuber", u); err != nil {
 		return err
 	}
@@ -148,7 +148,8 @@ func run(ctx context.Context, w io.Writer, which string) error {
 		fmt.Fprintf(w, "   %-45s -> %s\n", describe(q), loginsOf(users))
 	}
 
-	// Leave the store as a second run expects it.
+	// Leave the store as a second run expects it (u is what the last Update
+	// returned, so its ChangedAt is current).
 	u.Valid = backend.Valid
 	if _, err := b.Update(ctx, "hhuber", u); err != nil {
 		return err
