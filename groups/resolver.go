@@ -1,0 +1,305 @@
+package groups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// Config is the OTRS customer-group configuration a Resolver applies.
+type Config struct {
+	// Support is CustomerGroupSupport: on, a user's groups come from the
+	// stored rows; off (the OTRS default), every valid group grants every key.
+	Support bool
+	// SupportBySource overrides Support for users whose Source is the key
+	// (since OTRS 6 the switch is per customer-user backend).
+	SupportBySource map[string]bool
+	// AlwaysGroups (CustomerGroupAlwaysGroups) are group names every user
+	// holds with every key, support on or off.
+	AlwaysGroups []string
+	// CompanyAlwaysGroups (CustomerGroupCompanyAlwaysGroups) are group
+	// names every company holds with every key in ContextSame: a user with
+	// at least one customer ID holds them.
+	CompanyAlwaysGroups []string
+}
+
+// Resolver computes a customer user's groups from a Store and a Config by
+// the OTRS rules. Always-groups are applied when asked, never stored. It
+// implements backend.GroupResolver and is safe for concurrent use.
+type Resolver struct {
+	store Store
+	cfg   Config
+}
+
+var _ backend.GroupResolver = (*Resolver)(nil)
+
+// NewResolver returns a Resolver over store. The Config is copied.
+func NewResolver(store Store, cfg Config) (*Resolver, error) {
+	if store == nil {
+		return nil, backend.ConfigError("groups resolver", &backend.ValidationError{Field: "Config.Store", Reason: "required"})
+	}
+	c := Config{Support: cfg.Support, SupportBySource: map[string]bool{}}
+	for k, v := range cfg.SupportBySource {
+		c.SupportBySource[k] = v
+	}
+	c.AlwaysGroups = append([]string(nil), cfg.AlwaysGroups...)
+	c.CompanyAlwaysGroups = append([]string(nil), cfg.CompanyAlwaysGroups...)
+	return &Resolver{store: store, cfg: c}, nil
+}
+
+// Store returns the store the resolver reads.
+func (r *Resolver) Store() Store { return r.store }
+
+// SupportFor reports whether group support applies to u (SupportBySource
+// for u.Source, else Support).
+func (r *Resolver) SupportFor(u backend.CustomerUser) bool {
+	if v, ok := r.cfg.SupportBySource[u.Source]; ok {
+		return v
+	}
+	return r.cfg.Support
+}
+
+func resErr(op string, err error) error { return backend.OpError("groups resolver", op, err) }
+
+// Groups implements backend.GroupResolver: the user's valid groups, each
+// with every key held (a group held with "rw", by an always-group or with
+// support off appears once, with "rw", which meets every request). The
+// result is ordered by group name, then key. It does not look at u.Valid:
+// refusing invalid users is the caller's decision.
+func (r *Resolver) Groups(ctx context.Context, u backend.CustomerUser) ([]backend.GroupPermission, error) {
+	var out []Grant
+	add := func(g Grant, _ Rule) { out = append(out, g) }
+	if err := r.collect(ctx, u, add); err != nil {
+		return nil, resErr("groups", err)
+	}
+	return permissions(out), nil
+}
+
+// collect calls add for every grant that applies to u, valid groups only.
+func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser, add func(Grant, Rule)) error {
+	ids := u.AllCustomerIDs()
+	if !r.SupportFor(u) {
+		gs, err := r.store.Groups(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if g.Valid == backend.Valid {
+				add(Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, GroupValid: g.Valid}, RuleSupportOff)
+			}
+		}
+	} else {
+		own, err := r.store.UserGrants(ctx, u.Login)
+		if err != nil {
+			return err
+		}
+		for _, g := range own {
+			if g.GroupValid == backend.Valid {
+				add(g, RuleOwn)
+			}
+		}
+		for _, id := range ids {
+			gs, err := r.store.CompanyGrants(ctx, id, ContextSame)
+			if err != nil {
+				return err
+			}
+			for _, g := range gs {
+				if g.GroupValid == backend.Valid {
+					add(g, RuleCompany)
+				}
+			}
+		}
+	}
+	always := func(names []string, via string, rule Rule) error {
+		for _, name := range names {
+			g, err := r.store.Group(ctx, name)
+			if err != nil {
+				if isNotFound(err) {
+					continue // a configured name without a group, as OTRS ignores it
+				}
+				return err
+			}
+			if g.Valid == backend.Valid {
+				add(Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, CustomerID: via, GroupValid: g.Valid}, rule)
+			}
+		}
+		return nil
+	}
+	if err := always(r.cfg.AlwaysGroups, "", RuleAlwaysGroup); err != nil {
+		return err
+	}
+	if len(ids) > 0 && r.SupportFor(u) {
+		if err := always(r.cfg.CompanyAlwaysGroups, ids[0], RuleCompanyAlwaysGroup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// permissions turns grants into one GroupPermission per (group, key),
+// "rw" absorbing the other keys of its group.
+func permissions(gs []Grant) []backend.GroupPermission {
+	type gk struct{ group, key string }
+	rw := map[string]bool{}
+	for _, g := range gs {
+		if g.Key == backend.PermRW {
+			rw[backend.IdentityKey(g.Group)] = true
+		}
+	}
+	seen := make(map[gk]bool, len(gs))
+	out := make([]backend.GroupPermission, 0, len(gs))
+	for _, g := range gs {
+		k := backend.IdentityKey(g.Group)
+		if rw[k] && g.Key != backend.PermRW {
+			continue
+		}
+		if seen[gk{k, g.Key}] {
+			continue
+		}
+		seen[gk{k, g.Key}] = true
+		out = append(out, backend.GroupPermission{Group: g.Group, Permission: g.Key})
+	}
+	sortPerms(out)
+	return out
+}
+
+// Rule names the rule behind an Explanation.
+type Rule string
+
+// The rules of an Explanation.
+const (
+	RuleOwn                Rule = "own membership"
+	RuleCompany            Rule = "company membership"
+	RuleAlwaysGroup        Rule = "always-group"
+	RuleCompanyAlwaysGroup Rule = "company always-group"
+	RuleSupportOff         Rule = "group support off"
+	RuleGroupInvalid       Rule = "group invalid"
+	RuleUnknownGroup       Rule = "unknown group"
+	RuleNoGrant            Rule = "no grant"
+)
+
+// Explanation says whether a user holds a key on a group and by which rule.
+type Explanation struct {
+	Granted bool
+	Rule    Rule
+	Group   string
+	Key     string
+	// CustomerID is the customer ID that granted it (RuleCompany,
+	// RuleCompanyAlwaysGroup).
+	CustomerID string
+	// HeldKey is the stored key that met the request (Key or "rw").
+	HeldKey string
+}
+
+// String gives the explanation as a sentence.
+func (e Explanation) String() string {
+	switch e.Rule {
+	case RuleOwn:
+		return fmt.Sprintf("granted: the user holds %q on group %q", e.HeldKey, e.Group)
+	case RuleCompany:
+		return fmt.Sprintf("granted: customer ID %q holds %q on group %q", e.CustomerID, e.HeldKey, e.Group)
+	case RuleAlwaysGroup:
+		return fmt.Sprintf("granted: group %q is an always-group (every user, every key)", e.Group)
+	case RuleCompanyAlwaysGroup:
+		return fmt.Sprintf("granted: group %q is a company always-group, reached through customer ID %q", e.Group, e.CustomerID)
+	case RuleSupportOff:
+		return fmt.Sprintf("granted: customer group support is off, so every valid group grants every key (%q on %q)", e.Key, e.Group)
+	case RuleGroupInvalid:
+		return fmt.Sprintf("denied: group %q is not valid, so it grants nothing", e.Group)
+	case RuleUnknownGroup:
+		return fmt.Sprintf("denied: there is no group %q", e.Group)
+	}
+	return fmt.Sprintf("denied: neither the user nor any of their customer IDs holds %q or \"rw\" on group %q", e.Key, e.Group)
+}
+
+// Explain tells whether u holds key on group, and by which rule: the first
+// that applies of always-group, support off, own row, company row, company
+// always-group; or why not (unknown group, group invalid, no grant).
+func (r *Resolver) Explain(ctx context.Context, u backend.CustomerUser, group, key string) (Explanation, error) {
+	e := Explanation{Group: group, Key: key}
+	g, err := r.store.Group(ctx, group)
+	if err != nil {
+		if isNotFound(err) {
+			e.Rule = RuleUnknownGroup
+			return e, nil
+		}
+		return e, resErr("explain", err)
+	}
+	e.Group = g.Name
+	if g.Valid != backend.Valid {
+		e.Rule = RuleGroupInvalid
+		return e, nil
+	}
+	var found *Explanation
+	gk := backend.IdentityKey(g.Name)
+	err = r.collect(ctx, u, func(gr Grant, rule Rule) {
+		if backend.IdentityKey(gr.Group) != gk || !(backend.GroupPermission{Permission: gr.Key}).Satisfies(key) {
+			return
+		}
+		c := Explanation{Granted: true, Rule: rule, Group: g.Name, Key: key, HeldKey: gr.Key, CustomerID: gr.CustomerID}
+		if found == nil || rank(c.Rule) < rank(found.Rule) {
+			found = &c
+		}
+	})
+	if err != nil {
+		return e, resErr("explain", err)
+	}
+	if found != nil {
+		return *found, nil
+	}
+	e.Rule = RuleNoGrant
+	return e, nil
+}
+
+func rank(r Rule) int {
+	switch r {
+	case RuleAlwaysGroup:
+		return 0
+	case RuleSupportOff:
+		return 1
+	case RuleOwn:
+		return 2
+	case RuleCompany:
+		return 3
+	}
+	return 4
+}
+
+// OtherGrants lists the grants the user's customer IDs hold in
+// ContextOther on valid groups (empty when support is off for u, as the
+// OTRS CustomerGroupCheck is skipped then). The ticket rule uses them: a
+// ticket of any customer ID is visible through such a grant on its queue's group.
+func (r *Resolver) OtherGrants(ctx context.Context, u backend.CustomerUser) ([]Grant, error) {
+	if !r.SupportFor(u) {
+		return nil, nil
+	}
+	var out []Grant
+	for _, id := range u.AllCustomerIDs() {
+		gs, err := r.store.CompanyGrants(ctx, id, ContextOther)
+		if err != nil {
+			return nil, resErr("other grants", err)
+		}
+		for _, g := range gs {
+			if g.GroupValid == backend.Valid {
+				out = append(out, g)
+			}
+		}
+	}
+	return out, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, backend.ErrNotFound) }
+
+// sortPerms orders by group name, then key.
+func sortPerms(ps []backend.GroupPermission) {
+	slices.SortFunc(ps, func(a, b backend.GroupPermission) int {
+		if c := strings.Compare(backend.IdentityKey(a.Group), backend.IdentityKey(b.Group)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Permission, b.Permission)
+	})
+}
