@@ -3,6 +3,7 @@ package groups
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/helpdeskkit/customeruser/backend"
@@ -197,4 +198,19 @@ func notFound(name string) error { return notFoundError{name} }
 // unknownGroup is the error of a write naming a group that does not exist.
 func unknownGroup() error {
 	return &backend.ValidationError{Field: FieldGroup, Reason: "unknown group"}
+}
+
+func sortedTrueKeys(perms map[string]bool) []string {
+	var out []string
+	for k, on := range perms {
+		if on {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortGroups(gs []Group) {
+	slices.SortFunc(gs, func(a, b Group) int { return strings.Compare(backend.IdentityKey(a.Name), backend.IdentityKey(b.Name)) })
 }

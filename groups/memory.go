@@ -87,7 +87,7 @@ func (s *MemoryStore) Groups(ctx context.Context) ([]Group, error) {
 		out = append(out, *g)
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Group) int { return strings.Compare(backend.IdentityKey(a.Name), backend.IdentityKey(b.Name)) })
+	sortGroups(out)
 	return out, nil
 }
 
@@ -325,5 +325,3 @@ func sortGrants(gs []Grant) {
 		return 0
 	})
 }
-
-
