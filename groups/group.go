@@ -88,7 +88,10 @@ type Store interface {
 	SetMemberPermissions(ctx context.Context, group, login string, perms map[string]bool) error
 	// SetCompanyPermissions works like OTRS GroupCustomerAdd: every key of
 	// (group, customerID, context) is replaced by the true keys of perms
-	// ("rw" true: "rw" alone). context "" means ContextSame.
+	// ("rw" true: "rw" alone), so {"ro": false} revokes them all; an empty
+	// map changes nothing (OTRS skips a context without keys). context ""
+	// means ContextSame. Unlike OTRS, which keeps only the keys of
+	// System::Customer::Permission (ro, rw), every key is stored.
 	SetCompanyPermissions(ctx context.Context, group, customerID, context string, perms map[string]bool) error
 	// UserGrants lists the rows of one login.
 	UserGrants(ctx context.Context, login string) ([]Grant, error)

@@ -180,6 +180,9 @@ func (s *MemoryStore) SetCompanyPermissions(ctx context.Context, group, customer
 	if _, ok := s.groups[gk]; !ok {
 		return memErr(op, unknownGroup())
 	}
+	if len(perms) == 0 {
+		return nil
+	}
 	ck := backend.IdentityKey(id)
 	byID := s.companies[c]
 	if byID[ck] == nil {

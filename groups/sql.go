@@ -396,6 +396,9 @@ func (s *SQLStore) SetCompanyPermissions(ctx context.Context, group, customerID,
 	if !ok {
 		return sqlErr(op, unknownGroup())
 	}
+	if len(perms) == 0 {
+		return nil
+	}
 	sc := storedContext(c)
 	return sqlErr(op, s.inTx(ctx, func(tx *sql.Tx) error {
 		olds, err := spellings(ctx, tx, "group_customer", "customer_id", "group_id = ? AND permission_context = ?", id, g.ID, sc)
