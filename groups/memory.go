@@ -205,17 +205,28 @@ func (s *MemoryStore) SetCompanyPermissions(ctx context.Context, group, customer
 	return nil
 }
 
+// grants lists the rows of one login or customer ID, ordered by group
+// (its identity key, the map key) and key: the order sortGrants gives,
+// computed without folding names again.
 func (s *MemoryStore) grants(byGroup map[string]map[string]string, fill func(g *Grant, spelling string)) []Grant {
-	var out []Grant
+	type row struct {
+		sortKey string
+		g       Grant
+	}
+	rows := make([]row, 0, len(byGroup))
 	for gk, keys := range byGroup {
 		g := s.groups[gk]
 		for key, spelling := range keys {
 			gr := Grant{Group: g.Name, Key: key, GroupValid: g.Valid}
 			fill(&gr, spelling)
-			out = append(out, gr)
+			rows = append(rows, row{gk + "\x00" + key, gr})
 		}
 	}
-	sortGrants(out)
+	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.sortKey, b.sortKey) })
+	out := make([]Grant, len(rows))
+	for i, r := range rows {
+		out[i] = r.g
+	}
 	return out
 }
 

@@ -141,29 +141,39 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser, add func
 }
 
 // permissions turns grants into one GroupPermission per (group, key),
-// "rw" absorbing the other keys of its group.
+// "rw" absorbing the other keys of its group, ordered by group name
+// (IdentityKey), then key.
 func permissions(gs []Grant) []backend.GroupPermission {
-	type gk struct{ group, key string }
-	rw := map[string]bool{}
-	for _, g := range gs {
-		if g.Key == backend.PermRW {
-			rw[backend.IdentityKey(g.Group)] = true
-		}
+	type entry struct {
+		name string
+		keys map[string]bool
 	}
-	seen := make(map[gk]bool, len(gs))
-	out := make([]backend.GroupPermission, 0, len(gs))
+	byGroup := make(map[string]*entry, len(gs))
+	order := make([]string, 0, len(gs))
 	for _, g := range gs {
 		k := backend.IdentityKey(g.Group)
-		if rw[k] && g.Key != backend.PermRW {
-			continue
+		e := byGroup[k]
+		if e == nil {
+			e = &entry{name: g.Group, keys: map[string]bool{}}
+			byGroup[k] = e
+			order = append(order, k)
 		}
-		if seen[gk{k, g.Key}] {
-			continue
-		}
-		seen[gk{k, g.Key}] = true
-		out = append(out, backend.GroupPermission{Group: g.Group, Permission: g.Key})
+		e.keys[g.Key] = true
 	}
-	sortPerms(out)
+	slices.Sort(order)
+	out := make([]backend.GroupPermission, 0, len(gs))
+	for _, k := range order {
+		e := byGroup[k]
+		if e.keys[backend.PermRW] {
+			out = append(out, backend.GroupPermission{Group: e.name, Permission: backend.PermRW})
+			continue
+		}
+		start := len(out)
+		for key := range e.keys {
+			out = append(out, backend.GroupPermission{Group: e.name, Permission: key})
+		}
+		slices.SortFunc(out[start:], func(a, b backend.GroupPermission) int { return strings.Compare(a.Permission, b.Permission) })
+	}
 	return out
 }
 
@@ -293,13 +303,3 @@ func (r *Resolver) OtherGrants(ctx context.Context, u backend.CustomerUser) ([]G
 }
 
 func isNotFound(err error) bool { return errors.Is(err, backend.ErrNotFound) }
-
-// sortPerms orders by group name, then key.
-func sortPerms(ps []backend.GroupPermission) {
-	slices.SortFunc(ps, func(a, b backend.GroupPermission) int {
-		if c := strings.Compare(backend.IdentityKey(a.Group), backend.IdentityKey(b.Group)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Permission, b.Permission)
-	})
-}
