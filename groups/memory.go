@@ -20,6 +20,12 @@ type MemoryStore struct {
 	users map[string]map[string]map[string]string
 	// companies: context -> IdentityKey(customerID) -> group key -> key -> spelling
 	companies map[string]map[string]map[string]map[string]string
+	// cache holds the sorted lists UserGrants and CompanyGrants built, by
+	// "u\x00"+login key or context+"\x00"+customer ID key. It is filled
+	// under mu.RLock (cacheMu orders the readers) and dropped by every
+	// write under mu.Lock, so it never outlives the rows it was built from.
+	cacheMu sync.Mutex
+	cache   map[string][]Grant
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -30,6 +36,7 @@ func NewMemoryStore() *MemoryStore {
 		groups:    map[string]*Group{},
 		users:     map[string]map[string]map[string]string{},
 		companies: map[string]map[string]map[string]map[string]string{ContextSame: {}, ContextOther: {}},
+		cache:     map[string][]Grant{},
 	}
 }
 
@@ -100,6 +107,7 @@ func (s *MemoryStore) SetGroupValid(ctx context.Context, name string, valid back
 		return memErr("set group valid", &backend.ValidationError{Field: backend.FieldValid, Reason: "unknown valid state"})
 	}
 	s.mu.Lock()
+	s.dropCache()
 	defer s.mu.Unlock()
 	g, ok := s.groups[backend.IdentityKey(name)]
 	if !ok {
@@ -124,6 +132,7 @@ func (s *MemoryStore) SetMemberPermissions(ctx context.Context, group, login str
 		return memErr(op, err)
 	}
 	s.mu.Lock()
+	s.dropCache()
 	defer s.mu.Unlock()
 	gk := backend.IdentityKey(group)
 	if _, ok := s.groups[gk]; !ok {
@@ -175,6 +184,7 @@ func (s *MemoryStore) SetCompanyPermissions(ctx context.Context, group, customer
 		return memErr(op, err)
 	}
 	s.mu.Lock()
+	s.dropCache()
 	defer s.mu.Unlock()
 	gk := backend.IdentityKey(group)
 	if _, ok := s.groups[gk]; !ok {
@@ -230,18 +240,56 @@ func (s *MemoryStore) grants(byGroup map[string]map[string]string, fill func(g *
 	return out
 }
 
+// dropCache forgets every cached list; the caller holds mu.Lock.
+func (s *MemoryStore) dropCache() {
+	s.cacheMu.Lock()
+	clear(s.cache)
+	s.cacheMu.Unlock()
+}
+
+// cached gives the list under key, building it with build on a miss; the
+// caller holds mu.RLock and must not change the list.
+func (s *MemoryStore) cached(key string, build func() []Grant) []Grant {
+	s.cacheMu.Lock()
+	gs, ok := s.cache[key]
+	s.cacheMu.Unlock()
+	if !ok {
+		gs = build()
+		s.cacheMu.Lock()
+		s.cache[key] = gs
+		s.cacheMu.Unlock()
+	}
+	return gs
+}
+
 // UserGrants implements Store.
 func (s *MemoryStore) UserGrants(ctx context.Context, login string) ([]Grant, error) {
+	gs, err := s.sharedUserGrants(ctx, login)
+	return slices.Clone(gs), err
+}
+
+// CompanyGrants implements Store.
+func (s *MemoryStore) CompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error) {
+	gs, err := s.sharedCompanyGrants(ctx, customerID, context)
+	return slices.Clone(gs), err
+}
+
+// sharedUserGrants is UserGrants without the copy, for the Resolver, which
+// only reads the list.
+func (s *MemoryStore) sharedUserGrants(ctx context.Context, login string) ([]Grant, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, memErr("user grants", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.grants(s.users[backend.IdentityKey(login)], func(g *Grant, l string) { g.Login = l }), nil
+	uk := backend.IdentityKey(login)
+	return s.cached("u\x00"+uk, func() []Grant {
+		return s.grants(s.users[uk], func(g *Grant, l string) { g.Login = l })
+	}), nil
 }
 
-// CompanyGrants implements Store.
-func (s *MemoryStore) CompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error) {
+// sharedCompanyGrants is CompanyGrants without the copy.
+func (s *MemoryStore) sharedCompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, memErr("company grants", err)
 	}
@@ -251,7 +299,10 @@ func (s *MemoryStore) CompanyGrants(ctx context.Context, customerID, context str
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.grants(s.companies[c][backend.IdentityKey(customerID)], func(g *Grant, id string) { g.CustomerID, g.Context = id, c }), nil
+	ck := backend.IdentityKey(customerID)
+	return s.cached(c+"\x00"+ck, func() []Grant {
+		return s.grants(s.companies[c][ck], func(g *Grant, id string) { g.CustomerID, g.Context = id, c })
+	}), nil
 }
 
 // GroupGrants implements Store.
@@ -299,6 +350,7 @@ func (s *MemoryStore) RenameMember(ctx context.Context, oldLogin, newLogin strin
 		return memErr(op, err)
 	}
 	s.mu.Lock()
+	s.dropCache()
 	defer s.mu.Unlock()
 	ok, nk := backend.IdentityKey(oldLogin), backend.IdentityKey(newLogin)
 	from := s.users[ok]

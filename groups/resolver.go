@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/helpdeskkit/customeruser/backend"
@@ -68,111 +67,161 @@ func resErr(op string, err error) error { return backend.OpError("groups resolve
 // Groups implements backend.GroupResolver: the user's valid groups, each
 // with every key held (a group held with "rw", by an always-group or with
 // support off appears once, with "rw", which meets every request). The
-// result is ordered by group name, then key. It does not look at u.Valid:
-// refusing invalid users is the caller's decision.
+// result is ordered by group name (backend.IdentityKey), then key. It does
+// not look at u.Valid: refusing invalid users is the caller's decision.
 func (r *Resolver) Groups(ctx context.Context, u backend.CustomerUser) ([]backend.GroupPermission, error) {
-	var out []Grant
-	add := func(g Grant, _ Rule) { out = append(out, g) }
-	if err := r.collect(ctx, u, add); err != nil {
+	lists, err := r.collect(ctx, u)
+	if err != nil {
 		return nil, resErr("groups", err)
 	}
-	return permissions(out), nil
+	return merge(lists), nil
 }
 
-// collect calls add for every grant that applies to u, valid groups only.
-func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser, add func(Grant, Rule)) error {
+// sharedLister is implemented by stores that can hand out their lists
+// without copying them (MemoryStore); the Resolver only reads them.
+type sharedLister interface {
+	sharedUserGrants(ctx context.Context, login string) ([]Grant, error)
+	sharedCompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error)
+}
+
+// source is one list of grants that apply to a user, valid groups only,
+// ordered by IdentityKey(Group), then Key, with the rule that gives it.
+type source struct {
+	rule   Rule
+	grants []Grant
+}
+
+// collect gives every list of grants that apply to u.
+func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]source, error) {
+	var lists []source
+	// The lists may be shared with the store (sharedLister): never
+	// changed here, copied only when an invalid group has to go.
+	validOnly := func(gs []Grant) []Grant {
+		for i, g := range gs {
+			if g.GroupValid != backend.Valid {
+				out := append(make([]Grant, 0, len(gs)), gs[:i]...)
+				for _, g := range gs[i+1:] {
+					if g.GroupValid == backend.Valid {
+						out = append(out, g)
+					}
+				}
+				return out
+			}
+		}
+		return gs
+	}
+	userGrants, companyGrants := r.store.UserGrants, r.store.CompanyGrants
+	if sl, ok := r.store.(sharedLister); ok {
+		userGrants, companyGrants = sl.sharedUserGrants, sl.sharedCompanyGrants
+	}
 	ids := u.AllCustomerIDs()
-	if !r.SupportFor(u) {
+	support := r.SupportFor(u)
+	if !support {
 		gs, err := r.store.Groups(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		all := make([]Grant, 0, len(gs))
 		for _, g := range gs {
 			if g.Valid == backend.Valid {
-				add(Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, GroupValid: g.Valid}, RuleSupportOff)
+				all = append(all, Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, GroupValid: g.Valid})
 			}
 		}
+		lists = append(lists, source{RuleSupportOff, all})
 	} else {
-		own, err := r.store.UserGrants(ctx, u.Login)
+		own, err := userGrants(ctx, u.Login)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, g := range own {
-			if g.GroupValid == backend.Valid {
-				add(g, RuleOwn)
-			}
-		}
+		lists = append(lists, source{RuleOwn, validOnly(own)})
 		for _, id := range ids {
-			gs, err := r.store.CompanyGrants(ctx, id, ContextSame)
+			gs, err := companyGrants(ctx, id, ContextSame)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			for _, g := range gs {
-				if g.GroupValid == backend.Valid {
-					add(g, RuleCompany)
-				}
-			}
+			lists = append(lists, source{RuleCompany, validOnly(gs)})
 		}
 	}
 	always := func(names []string, via string, rule Rule) error {
+		var gs []Grant
 		for _, name := range names {
 			g, err := r.store.Group(ctx, name)
 			if err != nil {
 				if isNotFound(err) {
-					continue // a configured name without a group, as OTRS ignores it
+					continue // a configured name without a group: OTRS ignores it too
 				}
 				return err
 			}
 			if g.Valid == backend.Valid {
-				add(Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, CustomerID: via, GroupValid: g.Valid}, rule)
+				gs = append(gs, Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, CustomerID: via, GroupValid: g.Valid})
 			}
 		}
+		sortGrants(gs)
+		lists = append(lists, source{rule, gs})
 		return nil
 	}
 	if err := always(r.cfg.AlwaysGroups, "", RuleAlwaysGroup); err != nil {
-		return err
+		return nil, err
 	}
-	if len(ids) > 0 && r.SupportFor(u) {
+	if len(ids) > 0 && support {
 		if err := always(r.cfg.CompanyAlwaysGroups, ids[0], RuleCompanyAlwaysGroup); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return lists, nil
 }
 
-// permissions turns grants into one GroupPermission per (group, key),
-// "rw" absorbing the other keys of its group, ordered by group name
-// (IdentityKey), then key.
-func permissions(gs []Grant) []backend.GroupPermission {
-	type entry struct {
-		name string
-		keys map[string]bool
+// merge joins the sorted lists into one GroupPermission per (group, key),
+// "rw" absorbing the other keys of its group, in one pass over the heads of
+// the lists (they are sorted, so nothing is sorted again).
+func merge(lists []source) []backend.GroupPermission {
+	n := 0
+	for _, l := range lists {
+		n += len(l.grants)
 	}
-	byGroup := make(map[string]*entry, len(gs))
-	order := make([]string, 0, len(gs))
-	for _, g := range gs {
-		k := backend.IdentityKey(g.Group)
-		e := byGroup[k]
-		if e == nil {
-			e = &entry{name: g.Group, keys: map[string]bool{}}
-			byGroup[k] = e
-			order = append(order, k)
-		}
-		e.keys[g.Key] = true
+	type head struct {
+		gk string
+		g  []Grant
 	}
-	slices.Sort(order)
-	out := make([]backend.GroupPermission, 0, len(gs))
-	for _, k := range order {
-		e := byGroup[k]
-		if e.keys[backend.PermRW] {
-			out = append(out, backend.GroupPermission{Group: e.name, Permission: backend.PermRW})
-			continue
+	heads := make([]head, 0, len(lists))
+	for _, l := range lists {
+		if len(l.grants) > 0 {
+			heads = append(heads, head{backend.IdentityKey(l.grants[0].Group), l.grants})
 		}
-		start := len(out)
-		for key := range e.keys {
-			out = append(out, backend.GroupPermission{Group: e.name, Permission: key})
+	}
+	out := make([]backend.GroupPermission, 0, n)
+	curGK, curStart, curRW := "", 0, false
+	flush := func() {
+		if curRW {
+			out = append(out[:curStart], backend.GroupPermission{Group: out[curStart].Group, Permission: backend.PermRW})
 		}
-		slices.SortFunc(out[start:], func(a, b backend.GroupPermission) int { return strings.Compare(a.Permission, b.Permission) })
+	}
+	for len(heads) > 0 {
+		m := 0
+		for i := 1; i < len(heads); i++ {
+			if c := strings.Compare(heads[i].gk, heads[m].gk); c < 0 || c == 0 && heads[i].g[0].Key < heads[m].g[0].Key {
+				m = i
+			}
+		}
+		g := heads[m].g[0]
+		if heads[m].gk != curGK || len(out) == curStart {
+			if len(out) > curStart {
+				flush()
+			}
+			curGK, curStart, curRW = heads[m].gk, len(out), false
+		}
+		if last := len(out) - 1; last < curStart || out[last].Permission != g.Key {
+			out = append(out, backend.GroupPermission{Group: g.Group, Permission: g.Key})
+		}
+		curRW = curRW || g.Key == backend.PermRW
+		if heads[m].g = heads[m].g[1:]; len(heads[m].g) == 0 {
+			heads = append(heads[:m], heads[m+1:]...)
+		} else {
+			heads[m].gk = backend.IdentityKey(heads[m].g[0].Group)
+		}
+	}
+	if len(out) > curStart {
+		flush()
 	}
 	return out
 }
@@ -246,17 +295,20 @@ func (r *Resolver) Explain(ctx context.Context, u backend.CustomerUser, group, k
 	}
 	var found *Explanation
 	gk := backend.IdentityKey(g.Name)
-	err = r.collect(ctx, u, func(gr Grant, rule Rule) {
-		if backend.IdentityKey(gr.Group) != gk || !(backend.GroupPermission{Permission: gr.Key}).Satisfies(key) {
-			return
-		}
-		c := Explanation{Granted: true, Rule: rule, Group: g.Name, Key: key, HeldKey: gr.Key, CustomerID: gr.CustomerID}
-		if found == nil || rank(c.Rule) < rank(found.Rule) {
-			found = &c
-		}
-	})
+	lists, err := r.collect(ctx, u)
 	if err != nil {
 		return e, resErr("explain", err)
+	}
+	for _, l := range lists {
+		for _, gr := range l.grants {
+			if backend.IdentityKey(gr.Group) != gk || !(backend.GroupPermission{Permission: gr.Key}).Satisfies(key) {
+				continue
+			}
+			c := Explanation{Granted: true, Rule: l.rule, Group: g.Name, Key: key, HeldKey: gr.Key, CustomerID: gr.CustomerID}
+			if found == nil || rank(c.Rule) < rank(found.Rule) || rank(c.Rule) == rank(found.Rule) && c.HeldKey == key && found.HeldKey != key {
+				found = &c
+			}
+		}
 	}
 	if found != nil {
 		return *found, nil
