@@ -71,7 +71,9 @@ type Grant struct {
 // method is safe for concurrent use. Logins, customer IDs and group names
 // are compared by backend.IdentityKey. Lists return stored rows only
 // (never AlwaysGroups and never inherited rows: the Resolver adds those),
-// ordered by group name, then login or customer ID, then key.
+// ordered by backend.IdentityKey of the group name, then of the login or
+// customer ID, then by key; a list is the caller's to change. The
+// conformance suite groupstest checks an implementation.
 type Store interface {
 	// AddGroup stores a new group and returns it with its ID.
 	AddGroup(ctx context.Context, g Group) (Group, error)

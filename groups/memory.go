@@ -374,20 +374,21 @@ func (s *MemoryStore) RenameMember(ctx context.Context, oldLogin, newLogin strin
 	return nil
 }
 
-// sortGrants orders by group, then login or customer ID, then context, then key.
-func sortGrants(gs []Grant) {
-	slices.SortFunc(gs, func(a, b Grant) int {
-		for _, c := range [][2]string{
-			{backend.IdentityKey(a.Group), backend.IdentityKey(b.Group)},
-			{backend.IdentityKey(a.Login), backend.IdentityKey(b.Login)},
-			{backend.IdentityKey(a.CustomerID), backend.IdentityKey(b.CustomerID)},
-			{a.Context, b.Context},
-			{a.Key, b.Key},
-		} {
-			if r := strings.Compare(c[0], c[1]); r != 0 {
-				return r
-			}
+// sortGrants orders by group, then login or customer ID, then context,
+// then key (names by backend.IdentityKey).
+func sortGrants(gs []Grant) { slices.SortFunc(gs, compareGrants) }
+
+func compareGrants(a, b Grant) int {
+	for _, c := range [][2]string{
+		{backend.IdentityKey(a.Group), backend.IdentityKey(b.Group)},
+		{backend.IdentityKey(a.Login), backend.IdentityKey(b.Login)},
+		{backend.IdentityKey(a.CustomerID), backend.IdentityKey(b.CustomerID)},
+		{a.Context, b.Context},
+		{a.Key, b.Key},
+	} {
+		if r := strings.Compare(c[0], c[1]); r != 0 {
+			return r
 		}
-		return 0
-	})
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/helpdeskkit/customeruser/backend"
@@ -114,6 +115,15 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]sourc
 	if sl, ok := r.store.(sharedLister); ok {
 		userGrants, companyGrants = sl.sharedUserGrants, sl.sharedCompanyGrants
 	}
+	// Another Store's lists are its own copies: put them in the order
+	// merge needs if the store did not.
+	_, shared := r.store.(sharedLister)
+	ordered := func(gs []Grant) []Grant {
+		if !shared && !slices.IsSortedFunc(gs, compareGrants) {
+			sortGrants(gs)
+		}
+		return validOnly(gs)
+	}
 	ids := u.AllCustomerIDs()
 	support := r.SupportFor(u)
 	if !support {
@@ -133,13 +143,13 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]sourc
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, source{RuleOwn, validOnly(own)})
+		lists = append(lists, source{RuleOwn, ordered(own)})
 		for _, id := range ids {
 			gs, err := companyGrants(ctx, id, ContextSame)
 			if err != nil {
 				return nil, err
 			}
-			lists = append(lists, source{RuleCompany, validOnly(gs)})
+			lists = append(lists, source{RuleCompany, ordered(gs)})
 		}
 	}
 	always := func(names []string, via string, rule Rule) error {

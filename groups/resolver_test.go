@@ -1,6 +1,7 @@
 package groups_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -98,5 +99,27 @@ func TestResolverMatchesNaiveRule(t *testing.T) {
 			return strings.Compare(a.Permission, b.Permission)
 		})
 		require.Equal(t, want, got, "round %d", round)
+
+		// A Store of another kind, whose lists come in another order.
+		rr, err := groups.NewResolver(reversed{s}, groups.Config{Support: true, AlwaysGroups: always, CompanyAlwaysGroups: names[:1]})
+		require.NoError(t, err)
+		got, err = rr.Groups(ctx, u)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "round %d, unsorted store", round)
 	}
+}
+
+// reversed is a Store that gives its lists backwards.
+type reversed struct{ groups.Store }
+
+func (r reversed) UserGrants(ctx context.Context, login string) ([]groups.Grant, error) {
+	gs, err := r.Store.UserGrants(ctx, login)
+	slices.Reverse(gs)
+	return gs, err
+}
+
+func (r reversed) CompanyGrants(ctx context.Context, id, c string) ([]groups.Grant, error) {
+	gs, err := r.Store.CompanyGrants(ctx, id, c)
+	slices.Reverse(gs)
+	return gs, err
 }
