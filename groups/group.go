@@ -219,3 +219,35 @@ func sortedTrueKeys(perms map[string]bool) []string {
 func sortGroups(gs []Group) {
 	slices.SortFunc(gs, func(a, b Group) int { return strings.Compare(backend.IdentityKey(a.Name), backend.IdentityKey(b.Name)) })
 }
+
+// checkMemberArgs checks the arguments of SetMemberPermissions.
+func checkMemberArgs(login string, perms map[string]bool) (string, map[string]bool, error) {
+	login, err := checkLogin(login)
+	if err != nil {
+		return "", nil, err
+	}
+	perms, err = checkPerms(perms)
+	return login, perms, err
+}
+
+// checkCompanyArgs checks the arguments of SetCompanyPermissions.
+func checkCompanyArgs(customerID, context string, perms map[string]bool) (id, c string, _ map[string]bool, err error) {
+	if id, err = checkCustomerID(customerID); err != nil {
+		return "", "", nil, err
+	}
+	if c, err = checkContext(context); err != nil {
+		return "", "", nil, err
+	}
+	perms, err = checkPerms(perms)
+	return id, c, perms, err
+}
+
+// checkRename checks the arguments of RenameMember.
+func checkRename(oldLogin, newLogin string) (string, string, error) {
+	oldLogin, err := checkLogin(oldLogin)
+	if err != nil {
+		return "", "", err
+	}
+	newLogin, err = checkLogin(newLogin)
+	return oldLogin, newLogin, err
+}

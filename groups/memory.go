@@ -123,11 +123,7 @@ func (s *MemoryStore) SetMemberPermissions(ctx context.Context, group, login str
 	if err := ctx.Err(); err != nil {
 		return memErr(op, err)
 	}
-	login, err := checkLogin(login)
-	if err != nil {
-		return memErr(op, err)
-	}
-	perms, err = checkPerms(perms)
+	login, perms, err := checkMemberArgs(login, perms)
 	if err != nil {
 		return memErr(op, err)
 	}
@@ -171,15 +167,7 @@ func (s *MemoryStore) SetCompanyPermissions(ctx context.Context, group, customer
 	if err := ctx.Err(); err != nil {
 		return memErr(op, err)
 	}
-	id, err := checkCustomerID(customerID)
-	if err != nil {
-		return memErr(op, err)
-	}
-	c, err := checkContext(context)
-	if err != nil {
-		return memErr(op, err)
-	}
-	perms, err = checkPerms(perms)
+	id, c, perms, err := checkCompanyArgs(customerID, context, perms)
 	if err != nil {
 		return memErr(op, err)
 	}
@@ -341,11 +329,7 @@ func (s *MemoryStore) RenameMember(ctx context.Context, oldLogin, newLogin strin
 	if err := ctx.Err(); err != nil {
 		return memErr(op, err)
 	}
-	oldLogin, err := checkLogin(oldLogin)
-	if err != nil {
-		return memErr(op, err)
-	}
-	newLogin, err = checkLogin(newLogin)
+	oldLogin, newLogin, err := checkRename(oldLogin, newLogin)
 	if err != nil {
 		return memErr(op, err)
 	}

@@ -332,11 +332,7 @@ func spellings(ctx context.Context, q querier, table, col, where string, v strin
 // SetMemberPermissions implements Store.
 func (s *SQLStore) SetMemberPermissions(ctx context.Context, group, login string, perms map[string]bool) error {
 	const op = "set member permissions"
-	login, err := checkLogin(login)
-	if err != nil {
-		return sqlErr(op, err)
-	}
-	perms, err = checkPerms(perms)
+	login, perms, err := checkMemberArgs(login, perms)
 	if err != nil {
 		return sqlErr(op, err)
 	}
@@ -377,15 +373,7 @@ func (s *SQLStore) SetMemberPermissions(ctx context.Context, group, login string
 // SetCompanyPermissions implements Store.
 func (s *SQLStore) SetCompanyPermissions(ctx context.Context, group, customerID, context string, perms map[string]bool) error {
 	const op = "set company permissions"
-	id, err := checkCustomerID(customerID)
-	if err != nil {
-		return sqlErr(op, err)
-	}
-	c, err := checkContext(context)
-	if err != nil {
-		return sqlErr(op, err)
-	}
-	perms, err = checkPerms(perms)
+	id, c, perms, err := checkCompanyArgs(customerID, context, perms)
 	if err != nil {
 		return sqlErr(op, err)
 	}
@@ -518,11 +506,7 @@ func (s *SQLStore) GroupGrants(ctx context.Context, group string) ([]Grant, erro
 // RenameMember implements Store.
 func (s *SQLStore) RenameMember(ctx context.Context, oldLogin, newLogin string) error {
 	const op = "rename member"
-	oldLogin, err := checkLogin(oldLogin)
-	if err != nil {
-		return sqlErr(op, err)
-	}
-	newLogin, err = checkLogin(newLogin)
+	oldLogin, newLogin, err := checkRename(oldLogin, newLogin)
 	if err != nil {
 		return sqlErr(op, err)
 	}
