@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/helpdeskkit/customeruser/backend"
 )
 
@@ -290,9 +292,27 @@ func (s *SQLStore) SetGroupValid(ctx context.Context, name string, valid backend
 	return sqlErr(op, err)
 }
 
-// inTx runs f in a transaction, committing when it returns nil.
+// inTx runs f in a READ COMMITTED transaction (no gap locks between
+// writers of different users), committing when it returns nil, and runs it
+// again when InnoDB chose it as a deadlock victim (error 1213), which its
+// DELETEs on the tables' non-unique indexes can still cause.
 func (s *SQLStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, f)
+		var me *mysql.MySQLError
+		if err == nil || attempt == 4 || !errors.As(err, &me) || me.Number != 1213 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *SQLStore) tryTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}
