@@ -151,8 +151,17 @@ func (s *SQLStore) createMissing(ctx context.Context, coll string) error {
 		"CREATE TABLE IF NOT EXISTS group_customer_user (\n  user_id VARCHAR(100) NOT NULL,\n  group_id INTEGER NOT NULL,\n  permission_key VARCHAR(20) NOT NULL,\n  permission_value SMALLINT NOT NULL,\n  " + audit + ",\n  KEY group_customer_user_group_id (group_id),\n  KEY group_customer_user_user_id (user_id)\n" + tail,
 		"CREATE TABLE IF NOT EXISTS group_customer (\n  customer_id VARCHAR(150) NOT NULL,\n  group_id INTEGER NOT NULL,\n  permission_key VARCHAR(20) NOT NULL,\n  permission_value SMALLINT NOT NULL,\n  permission_context VARCHAR(100) NOT NULL,\n  " + audit + ",\n  KEY group_customer_customer_id (customer_id),\n  KEY group_customer_group_id (group_id)\n" + tail,
 	}
-	for _, st := range stmts {
-		if _, err := s.db.ExecContext(ctx, st); err != nil {
+	// Existing tables are not even named in a CREATE, so an account
+	// without the CREATE privilege works on a complete database.
+	for i, table := range []string{s.groups, "group_customer_user", "group_customer"} {
+		exists, err := tableExists(ctx, s.db, table)
+		if err != nil {
+			return err
+		}
+		if exists {
+			continue
+		}
+		if _, err := s.db.ExecContext(ctx, stmts[i]); err != nil {
 			return err
 		}
 	}
@@ -190,6 +199,9 @@ type querier interface {
 
 // findGroup gives the group of that name by the identity rule.
 func (s *SQLStore) findGroup(ctx context.Context, q querier, name string) (Group, bool, error) {
+	if len(name) > 4*4*MaxGroupNameLen {
+		return Group{}, false, nil // cannot be stored; not worth a query
+	}
 	rows, err := q.QueryContext(ctx, "SELECT id, name, COALESCE(comments, ''), valid_id FROM `"+s.groups+"` WHERE name = ?", name)
 	if err != nil {
 		return Group{}, false, err
@@ -472,6 +484,9 @@ func readGrants(ctx context.Context, q querier, want string, withContext bool, f
 
 // UserGrants implements Store.
 func (s *SQLStore) UserGrants(ctx context.Context, login string) ([]Grant, error) {
+	if len(login) > 4*4*MaxMemberLoginLen {
+		return nil, nil // cannot be stored; not worth a query
+	}
 	gs, err := readGrants(ctx, s.db, login, false, func(g *Grant, who string) { g.Login = who },
 		"SELECT u.user_id, g.name, u.permission_key, g.valid_id FROM group_customer_user u JOIN `"+s.groups+"` g ON g.id = u.group_id WHERE u.user_id = ? AND u.permission_value = 1",
 		login)
@@ -487,6 +502,9 @@ func (s *SQLStore) CompanyGrants(ctx context.Context, customerID, context string
 	c, err := checkContext(context)
 	if err != nil {
 		return nil, sqlErr("company grants", err)
+	}
+	if len(customerID) > 4*4*backend.MaxCustomerIDLen {
+		return nil, nil // cannot be stored; not worth a query
 	}
 	gs, err := readGrants(ctx, s.db, customerID, true, func(g *Grant, who string) { g.CustomerID = who },
 		"SELECT c.customer_id, g.name, c.permission_key, g.valid_id, c.permission_context FROM group_customer c JOIN `"+s.groups+"` g ON g.id = c.group_id WHERE c.customer_id = ? AND c.permission_context = ? AND c.permission_value = 1",

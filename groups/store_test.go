@@ -2,10 +2,12 @@ package groups_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -143,7 +145,25 @@ func TestSQLStoreReadsExistingZnunyDatabase(t *testing.T) {
 	}
 	before := schema()
 
-	s, err := groups.NewSQLStore(ctx, d.DB, groups.SQLConfig{})
+	// An account that may read and write rows but not create tables, as a
+	// product is often given on a Znuny database.
+	account := "app_" + d.Name[len(d.Name)-8:]
+	for _, q := range []string{
+		"CREATE USER '" + account + "'@'%' IDENTIFIED BY 'app-pw'",
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON `" + d.Name + "`.* TO '" + account + "'@'%'",
+	} {
+		_, err := d.DB.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() { _, _ = d.DB.ExecContext(context.Background(), "DROP USER '"+account+"'@'%'") })
+	cfg := d.Server.Config(d.Name)
+	cfg.User, cfg.Passwd = account, "app-pw"
+	conn, err := mysql.NewConnector(cfg)
+	require.NoError(t, err)
+	appDB := sql.OpenDB(conn)
+	t.Cleanup(func() { _ = appDB.Close() })
+
+	s, err := groups.NewSQLStore(ctx, appDB, groups.SQLConfig{})
 	require.NoError(t, err)
 	assert.Equal(t, groups.TableZnuny, s.GroupsTable(), "detected")
 	gl, err := s.Groups(ctx)
