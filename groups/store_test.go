@@ -196,3 +196,44 @@ func TestSQLStoreReadsExistingZnunyDatabase(t *testing.T) {
 
 	assert.Equal(t, before, schema(), "no table was created or altered")
 }
+
+func TestSQLStoreOnOTRS6GroupsTable(t *testing.T) {
+	d := testmysql.NewDatabase(t)
+	ctx := testCtx(t)
+	s, err := groups.NewSQLStore(ctx, d.DB, groups.SQLConfig{GroupsTable: groups.TableOTRS})
+	require.NoError(t, err, "`groups` is quoted everywhere (a reserved word in MySQL 8)")
+	_, err = s.AddGroup(ctx, groups.Group{Name: "users"})
+	require.NoError(t, err)
+	require.NoError(t, s.SetMemberPermissions(ctx, "users", "anna", map[string]bool{"ro": true}))
+	found, err := groups.DetectGroupsTable(ctx, d.DB)
+	require.NoError(t, err)
+	assert.Equal(t, groups.TableOTRS, found)
+	detected, err := groups.NewSQLStore(ctx, d.DB, groups.SQLConfig{})
+	require.NoError(t, err)
+	gs, err := detected.UserGrants(ctx, "ANNA")
+	require.NoError(t, err)
+	assert.Equal(t, []groups.Grant{{Group: "users", Key: "ro", Login: "anna", GroupValid: backend.Valid}}, gs)
+}
+
+func TestNewResolverNeedsAStore(t *testing.T) {
+	_, err := groups.NewResolver(nil, groups.Config{})
+	var ve *backend.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "Config.Store", ve.Field)
+}
+
+func TestResolverConfigIsCopied(t *testing.T) {
+	ctx := testCtx(t)
+	s := groups.NewMemoryStore()
+	_, err := s.AddGroup(ctx, groups.Group{Name: "users"})
+	require.NoError(t, err)
+	cfg := groups.Config{Support: true, AlwaysGroups: []string{"users"}, SupportBySource: map[string]bool{"db": true}}
+	r, err := groups.NewResolver(s, cfg)
+	require.NoError(t, err)
+	cfg.AlwaysGroups[0] = "other"
+	cfg.SupportBySource["db"] = false
+	ps, err := r.Groups(ctx, backend.CustomerUser{Login: "x", Source: "db"})
+	require.NoError(t, err)
+	assert.Equal(t, []backend.GroupPermission{{Group: "users", Permission: "rw"}}, ps)
+	assert.True(t, r.SupportFor(backend.CustomerUser{Source: "db"}))
+}
