@@ -25,7 +25,13 @@ type MemoryStore struct {
 	// under mu.RLock (cacheMu orders the readers) and dropped by every
 	// write under mu.Lock, so it never outlives the rows it was built from.
 	cacheMu sync.Mutex
-	cache   map[string][]Grant
+	cache   map[string]keyedGrants
+}
+
+// keyedGrants is a sorted list with the identity key of each grant's group.
+type keyedGrants struct {
+	grants []Grant
+	keys   []string
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -36,7 +42,7 @@ func NewMemoryStore() *MemoryStore {
 		groups:    map[string]*Group{},
 		users:     map[string]map[string]map[string]string{},
 		companies: map[string]map[string]map[string]map[string]string{ContextSame: {}, ContextOther: {}},
-		cache:     map[string][]Grant{},
+		cache:     map[string]keyedGrants{},
 	}
 }
 
@@ -206,10 +212,10 @@ func (s *MemoryStore) SetCompanyPermissions(ctx context.Context, group, customer
 // grants lists the rows of one login or customer ID, ordered by group
 // (its identity key, the map key) and key: the order sortGrants gives,
 // computed without folding names again.
-func (s *MemoryStore) grants(byGroup map[string]map[string]string, fill func(g *Grant, spelling string)) []Grant {
+func (s *MemoryStore) grants(byGroup map[string]map[string]string, fill func(g *Grant, spelling string)) keyedGrants {
 	type row struct {
-		sortKey string
-		g       Grant
+		gk string
+		g  Grant
 	}
 	rows := make([]row, 0, len(byGroup))
 	for gk, keys := range byGroup {
@@ -217,13 +223,18 @@ func (s *MemoryStore) grants(byGroup map[string]map[string]string, fill func(g *
 		for key, spelling := range keys {
 			gr := Grant{Group: g.Name, Key: key, GroupValid: g.Valid}
 			fill(&gr, spelling)
-			rows = append(rows, row{gk + "\x00" + key, gr})
+			rows = append(rows, row{gk, gr})
 		}
 	}
-	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.sortKey, b.sortKey) })
-	out := make([]Grant, len(rows))
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := strings.Compare(a.gk, b.gk); c != 0 {
+			return c
+		}
+		return strings.Compare(a.g.Key, b.g.Key)
+	})
+	out := keyedGrants{grants: make([]Grant, len(rows)), keys: make([]string, len(rows))}
 	for i, r := range rows {
-		out[i] = r.g
+		out.grants[i], out.keys[i] = r.g, r.gk
 	}
 	return out
 }
@@ -237,7 +248,7 @@ func (s *MemoryStore) dropCache() {
 
 // cached gives the list under key, building it with build on a miss; the
 // caller holds mu.RLock and must not change the list.
-func (s *MemoryStore) cached(key string, build func() []Grant) []Grant {
+func (s *MemoryStore) cached(key string, build func() keyedGrants) keyedGrants {
 	s.cacheMu.Lock()
 	gs, ok := s.cache[key]
 	s.cacheMu.Unlock()
@@ -253,42 +264,42 @@ func (s *MemoryStore) cached(key string, build func() []Grant) []Grant {
 // UserGrants implements Store.
 func (s *MemoryStore) UserGrants(ctx context.Context, login string) ([]Grant, error) {
 	gs, err := s.sharedUserGrants(ctx, login)
-	return slices.Clone(gs), err
+	return slices.Clone(gs.grants), err
 }
 
 // CompanyGrants implements Store.
 func (s *MemoryStore) CompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error) {
 	gs, err := s.sharedCompanyGrants(ctx, customerID, context)
-	return slices.Clone(gs), err
+	return slices.Clone(gs.grants), err
 }
 
 // sharedUserGrants is UserGrants without the copy, for the Resolver, which
 // only reads the list.
-func (s *MemoryStore) sharedUserGrants(ctx context.Context, login string) ([]Grant, error) {
+func (s *MemoryStore) sharedUserGrants(ctx context.Context, login string) (keyedGrants, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, memErr("user grants", err)
+		return keyedGrants{}, memErr("user grants", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	uk := backend.IdentityKey(login)
-	return s.cached("u\x00"+uk, func() []Grant {
+	return s.cached("u\x00"+uk, func() keyedGrants {
 		return s.grants(s.users[uk], func(g *Grant, l string) { g.Login = l })
 	}), nil
 }
 
 // sharedCompanyGrants is CompanyGrants without the copy.
-func (s *MemoryStore) sharedCompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error) {
+func (s *MemoryStore) sharedCompanyGrants(ctx context.Context, customerID, context string) (keyedGrants, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, memErr("company grants", err)
+		return keyedGrants{}, memErr("company grants", err)
 	}
 	c, err := checkContext(context)
 	if err != nil {
-		return nil, memErr("company grants", err)
+		return keyedGrants{}, memErr("company grants", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ck := backend.IdentityKey(customerID)
-	return s.cached(c+"\x00"+ck, func() []Grant {
+	return s.cached(c+"\x00"+ck, func() keyedGrants {
 		return s.grants(s.companies[c][ck], func(g *Grant, id string) { g.CustomerID, g.Context = id, c })
 	}), nil
 }

@@ -78,18 +78,21 @@ func (r *Resolver) Groups(ctx context.Context, u backend.CustomerUser) ([]backen
 	return merge(lists), nil
 }
 
-// sharedLister is implemented by stores that can hand out their lists
-// without copying them (MemoryStore); the Resolver only reads them.
+// sharedLister is implemented by stores that can hand out their sorted
+// lists with the groups' identity keys, without copying them (MemoryStore);
+// the Resolver only reads them.
 type sharedLister interface {
-	sharedUserGrants(ctx context.Context, login string) ([]Grant, error)
-	sharedCompanyGrants(ctx context.Context, customerID, context string) ([]Grant, error)
+	sharedUserGrants(ctx context.Context, login string) (keyedGrants, error)
+	sharedCompanyGrants(ctx context.Context, customerID, context string) (keyedGrants, error)
 }
 
 // source is one list of grants that apply to a user, valid groups only,
-// ordered by IdentityKey(Group), then Key, with the rule that gives it.
+// ordered by IdentityKey(Group), then Key, with the rule that gives it and,
+// when known, the identity key of each grant's group.
 type source struct {
 	rule   Rule
 	grants []Grant
+	keys   []string
 }
 
 // collect gives every list of grants that apply to u.
@@ -97,32 +100,43 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]sourc
 	var lists []source
 	// The lists may be shared with the store (sharedLister): never
 	// changed here, copied only when an invalid group has to go.
-	validOnly := func(gs []Grant) []Grant {
-		for i, g := range gs {
-			if g.GroupValid != backend.Valid {
-				out := append(make([]Grant, 0, len(gs)), gs[:i]...)
-				for _, g := range gs[i+1:] {
-					if g.GroupValid == backend.Valid {
-						out = append(out, g)
+	validOnly := func(rule Rule, l keyedGrants) source {
+		for i, g := range l.grants {
+			if g.GroupValid == backend.Valid {
+				continue
+			}
+			out := source{rule: rule, grants: append(make([]Grant, 0, len(l.grants)), l.grants[:i]...)}
+			if l.keys != nil {
+				out.keys = append(make([]string, 0, len(l.keys)), l.keys[:i]...)
+			}
+			for j := i + 1; j < len(l.grants); j++ {
+				if l.grants[j].GroupValid == backend.Valid {
+					out.grants = append(out.grants, l.grants[j])
+					if l.keys != nil {
+						out.keys = append(out.keys, l.keys[j])
 					}
 				}
-				return out
 			}
+			return out
 		}
-		return gs
-	}
-	userGrants, companyGrants := r.store.UserGrants, r.store.CompanyGrants
-	if sl, ok := r.store.(sharedLister); ok {
-		userGrants, companyGrants = sl.sharedUserGrants, sl.sharedCompanyGrants
+		return source{rule: rule, grants: l.grants, keys: l.keys}
 	}
 	// Another Store's lists are its own copies: put them in the order
 	// merge needs if the store did not.
-	_, shared := r.store.(sharedLister)
-	ordered := func(gs []Grant) []Grant {
-		if !shared && !slices.IsSortedFunc(gs, compareGrants) {
+	plain := func(gs []Grant, err error) (keyedGrants, error) {
+		if !slices.IsSortedFunc(gs, compareGrants) {
 			sortGrants(gs)
 		}
-		return validOnly(gs)
+		return keyedGrants{grants: gs}, err
+	}
+	userGrants := func(ctx context.Context, login string) (keyedGrants, error) {
+		return plain(r.store.UserGrants(ctx, login))
+	}
+	companyGrants := func(ctx context.Context, id, c string) (keyedGrants, error) {
+		return plain(r.store.CompanyGrants(ctx, id, c))
+	}
+	if sl, ok := r.store.(sharedLister); ok {
+		userGrants, companyGrants = sl.sharedUserGrants, sl.sharedCompanyGrants
 	}
 	ids := u.AllCustomerIDs()
 	support := r.SupportFor(u)
@@ -137,19 +151,19 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]sourc
 				all = append(all, Grant{Group: g.Name, Key: backend.PermRW, Login: u.Login, GroupValid: g.Valid})
 			}
 		}
-		lists = append(lists, source{RuleSupportOff, all})
+		lists = append(lists, source{rule: RuleSupportOff, grants: all})
 	} else {
 		own, err := userGrants(ctx, u.Login)
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, source{RuleOwn, ordered(own)})
+		lists = append(lists, validOnly(RuleOwn, own))
 		for _, id := range ids {
 			gs, err := companyGrants(ctx, id, ContextSame)
 			if err != nil {
 				return nil, err
 			}
-			lists = append(lists, source{RuleCompany, ordered(gs)})
+			lists = append(lists, validOnly(RuleCompany, gs))
 		}
 	}
 	always := func(names []string, via string, rule Rule) error {
@@ -167,7 +181,7 @@ func (r *Resolver) collect(ctx context.Context, u backend.CustomerUser) ([]sourc
 			}
 		}
 		sortGrants(gs)
-		lists = append(lists, source{rule, gs})
+		lists = append(lists, source{rule: rule, grants: gs})
 		return nil
 	}
 	if err := always(r.cfg.AlwaysGroups, "", RuleAlwaysGroup); err != nil {
@@ -190,13 +204,22 @@ func merge(lists []source) []backend.GroupPermission {
 		n += len(l.grants)
 	}
 	type head struct {
-		gk string
-		g  []Grant
+		gk   string
+		g    []Grant
+		keys []string
+	}
+	key := func(h *head) string {
+		if h.keys != nil {
+			return h.keys[0]
+		}
+		return backend.IdentityKey(h.g[0].Group)
 	}
 	heads := make([]head, 0, len(lists))
 	for _, l := range lists {
 		if len(l.grants) > 0 {
-			heads = append(heads, head{backend.IdentityKey(l.grants[0].Group), l.grants})
+			h := head{g: l.grants, keys: l.keys}
+			h.gk = key(&h)
+			heads = append(heads, h)
 		}
 	}
 	out := make([]backend.GroupPermission, 0, n)
@@ -224,10 +247,14 @@ func merge(lists []source) []backend.GroupPermission {
 			out = append(out, backend.GroupPermission{Group: g.Group, Permission: g.Key})
 		}
 		curRW = curRW || g.Key == backend.PermRW
-		if heads[m].g = heads[m].g[1:]; len(heads[m].g) == 0 {
+		if h := &heads[m]; len(h.g) == 1 {
 			heads = append(heads[:m], heads[m+1:]...)
 		} else {
-			heads[m].gk = backend.IdentityKey(heads[m].g[0].Group)
+			h.g = h.g[1:]
+			if h.keys != nil {
+				h.keys = h.keys[1:]
+			}
+			h.gk = key(h)
 		}
 	}
 	if len(out) > curStart {
