@@ -22,6 +22,8 @@
 // support off every valid group grants every key. Nothing it derives is
 // stored. Explain says which rule granted a key or why none did;
 // OtherGrants gives the "other"-context company grants the ticket rule uses.
+// Members lists a group's users, those of its companies included, without
+// the invalid ones (it asks a UserSource, since a store cannot know).
 //
 //	store := groups.NewMemoryStore()
 //	store.AddGroup(ctx, groups.Group{Name: "support"})

@@ -314,7 +314,8 @@ func (e Explanation) String() string {
 
 // Explain tells whether u holds key on group, and by which rule: the first
 // that applies of always-group, support off, own row, company row, company
-// always-group; or why not (unknown group, group invalid, no grant).
+// always-group; or why not (unknown group, group invalid, no grant). Like
+// Groups it does not look at u.Valid: an invalid user is the caller's rule.
 func (r *Resolver) Explain(ctx context.Context, u backend.CustomerUser, group, key string) (Explanation, error) {
 	e := Explanation{Group: group, Key: key}
 	g, err := r.store.Group(ctx, group)
