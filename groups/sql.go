@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/internal/mysqlcoll"
 )
 
 // The names of the groups table in the OTRS family.
@@ -139,7 +140,7 @@ func (s *SQLStore) GroupsTable() string { return s.groups }
 func (s *SQLStore) createMissing(ctx context.Context, coll string) error {
 	if coll == "" {
 		var err error
-		if coll, err = pickCollation(ctx, s.db); err != nil {
+		if coll, err = mysqlcoll.PickIdentity(ctx, s.db); err != nil {
 			return err
 		}
 	}
@@ -166,22 +167,6 @@ func (s *SQLStore) createMissing(ctx context.Context, coll string) error {
 		}
 	}
 	return nil
-}
-
-// pickCollation chooses an accent-sensitive, case-insensitive utf8mb4
-// collation, as sqlbackend does for customer_user.
-func pickCollation(ctx context.Context, db *sql.DB) (string, error) {
-	for _, c := range []string{"utf8mb4_uca1400_as_ci", "utf8mb4_0900_as_ci"} {
-		var name string
-		err := db.QueryRowContext(ctx, "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?", c).Scan(&name)
-		if err == nil {
-			return c, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", err
-		}
-	}
-	return "utf8mb4_unicode_ci", nil
 }
 
 func storedContext(c string) string {

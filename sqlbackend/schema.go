@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/helpdeskkit/customeruser/internal/mysqlcoll"
 )
 
 // columnTypes are the column definitions CreateSchema uses, the OTRS types
@@ -203,76 +205,27 @@ func identityColumn(col string) string { return col + "_ci" }
 // that CreateSchema adds to new tables.
 func foldColumn(col string) string { return col + "_sfold" }
 
-// serverCollations lists the utf8mb4 collations the server knows, by their
-// full names. MariaDB 10.10+ lists the UCA 14.0 collations in
-// information_schema.COLLATIONS under charset-less names ("uca1400_as_ci")
-// and gives the full names ("utf8mb4_uca1400_as_ci") only in
-// COLLATION_CHARACTER_SET_APPLICABILITY.FULL_COLLATION_NAME; MySQL and older
-// MariaDB list full names in COLLATIONS.
+// serverCollations lists the full names of the server's utf8mb4 collations.
 func serverCollations(ctx context.Context, db *sql.DB) ([]string, error) {
-	var names []string
-	read := func(query string) error {
-		rows, err := db.QueryContext(ctx, query)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			names = append(names, n)
-		}
-		return rows.Err()
-	}
-	if err := read("SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE CHARACTER_SET_NAME = 'utf8mb4'"); err != nil {
-		return nil, err
-	}
-	err := read("SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE CHARACTER_SET_NAME = 'utf8mb4'")
-	if err != nil && mysqlErrorNumber(err) != erBadField {
-		return nil, err
-	}
-	return names, nil
+	return mysqlcoll.ServerNames(ctx, db)
 }
 
-// Collation preferences, best first. The identity ones are accent-sensitive
-// and case-insensitive, the nearest a collation comes to the identity rule
-// (they still merge width and compatibility forms: "ａｌｉｃｅ" and "alice",
-// "ﬁle" and "file", and on UCA "straße" and "strasse", which the rule keeps
-// apart; the unique index then refuses the second of such a pair). Older
-// servers have no accent-sensitive case-insensitive utf8mb4 collation; of
-// their accent-insensitive ones the UCA-based are the nearest. The search
-// ones fold case and accents, as search matching does.
+// Collation preferences, best first (see package internal/mysqlcoll).
 var (
-	identityCollations = []string{"utf8mb4_uca1400_as_ci", "utf8mb4_0900_as_ci", "utf8mb4_unicode_520_ci", "utf8mb4_unicode_ci"}
-	searchCollations   = []string{"utf8mb4_uca1400_ai_ci", "utf8mb4_0900_ai_ci", "utf8mb4_unicode_520_ci", "utf8mb4_unicode_ci"}
+	identityCollations = mysqlcoll.Identity
+	searchCollations   = mysqlcoll.Search
 )
 
-// chooseCollation returns the first of prefs that names holds (full
-// names), or fallback.
+// chooseCollation returns the first of prefs that names holds, or fallback.
 func chooseCollation(names, prefs []string, fallback string) string {
-	have := make(map[string]bool, len(names))
-	for _, n := range names {
-		have[strings.ToLower(n)] = true
-	}
-	for _, p := range prefs {
-		if have[p] {
-			return p
-		}
-	}
-	return fallback
+	return mysqlcoll.Choose(names, prefs, fallback)
 }
 
 // pickCollation chooses the collation of new tables: accent-sensitive and
 // case-insensitive where the server has one, so that "rene" and "René" are
 // different logins but "rene" and "RENE" the same one.
 func pickCollation(ctx context.Context, db *sql.DB) (string, error) {
-	names, err := serverCollations(ctx, db)
-	if err != nil {
-		return "", err
-	}
-	return chooseCollation(names, identityCollations, "utf8mb4_unicode_ci"), nil
+	return mysqlcoll.PickIdentity(ctx, db)
 }
 
 // accentInsensitive reports whether a _ci collation also ignores accents
