@@ -7,6 +7,7 @@ import (
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/password"
+	"github.com/helpdeskkit/customeruser/tickets"
 )
 
 // Config configures a Directory. Its zero value is not usable (it has no
@@ -72,6 +73,19 @@ type Config struct {
 	// DefaultLimit is the number of search results when Query.Limit is 0
 	// (default backend.DefaultLimit).
 	DefaultLimit int
+
+	// Groups tells which customer groups a user is in (a *groups.Resolver
+	// also gives "other"-context grants, ExplainAccess's reasons and the
+	// store that grants and renames go to). Queues lists the queues and
+	// their groups. Both are needed by Queues, TicketScope, CanAccessTicket,
+	// VisibleTickets and ExplainAccess; nil leaves those returning
+	// ErrNoGroups.
+	Groups backend.GroupResolver
+	Queues tickets.QueueSource
+	// DisableCompanyTicketAccess limits a customer to the tickets of their
+	// own login (OTRS Ticket::Frontend::CustomerDisableCompanyTicketAccess):
+	// neither their customer IDs nor "other" grants show tickets.
+	DisableCompanyTicketAccess bool
 }
 
 // defaults.

@@ -66,6 +66,17 @@
 // reported at once. Renaming a user moves their preferences, failed-login
 // count and tokens.
 //
+// # Queues and tickets
+//
+// With Config.Groups (a backend.GroupResolver, best a *groups.Resolver) and
+// Config.Queues (a tickets.QueueSource) the Directory answers which queues a
+// customer may use (Queues: "create" for the new-ticket form, "ro" to read),
+// which tickets they see (CanAccessTicket, VisibleTickets, and TicketScope:
+// the same rule as data and as an SQL condition on the OTRS ticket table),
+// and why (ExplainAccess). A customer user who is not valid has no access;
+// a rename moves the user's group memberships; SetMemberPermissions and
+// SetCompanyPermissions grant and revoke through the Directory.
+//
 // # Events
 //
 // Config.Observer receives an Event after every change is stored: Added,

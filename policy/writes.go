@@ -202,6 +202,11 @@ func (d *Directory) Update(ctx context.Context, login string, u backend.Customer
 			d.log.ErrorContext(ctx, "customeruser: preferences not moved after a rename", "op", "update",
 				"login", updated.Login, "old_login", old.Login, "error", err)
 		}
+		if err := d.renameMemberships(ctx, old.Login, updated.Login); err != nil {
+			moveErr = errors.Join(moveErr, d.opErr("update", fmt.Errorf("user renamed, but moving the group memberships failed: %w", err)))
+			d.log.ErrorContext(ctx, "customeruser: group memberships not moved after a rename", "op", "update",
+				"login", updated.Login, "old_login", old.Login, "error", err)
+		}
 		d.emit(ctx, Event{Type: EventRenamed, Login: updated.Login, OldLogin: old.Login, Backend: b.Name()})
 	}
 	if updated.Valid != old.Valid {
