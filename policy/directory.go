@@ -123,20 +123,6 @@ func formatFailures(es []error) string {
 	return s
 }
 
-// isFailure tells a backend's failure (unreachable, broken) from an answer
-// (not found, invalid input, a refused login).
-func isFailure(err error) bool {
-	switch {
-	case err == nil,
-		errors.Is(err, backend.ErrNotFound),
-		errors.Is(err, backend.ErrInvalidInput),
-		errors.Is(err, backend.ErrInvalidCredentials),
-		errors.Is(err, backend.ErrAccountInvalid):
-		return false
-	}
-	return true
-}
-
 // unavailable makes the error of a lookup that failed closed: it wraps
 // backend.ErrUnavailable and the failures.
 func unavailable(f *failures) error {
@@ -341,7 +327,7 @@ func (d *Directory) Search(ctx context.Context, q backend.Query) ([]backend.Cust
 	var merged []backend.CustomerUser
 	for i, r := range results {
 		if r.err != nil {
-			if errors.Is(r.err, backend.ErrInvalidInput) && !isFailure(r.err) {
+			if errors.Is(r.err, backend.ErrInvalidInput) {
 				return nil, d.opErr("search", r.err)
 			}
 			if err := ctx.Err(); err != nil {

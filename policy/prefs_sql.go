@@ -19,6 +19,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/internal/mysqlcoll"
 )
 
 // SQLPreferencesConfig configures NewSQLPreferences. The zero value is the
@@ -184,10 +185,8 @@ func (s *SQLPreferences) columns(ctx context.Context, table string) (map[string]
 // accent-sensitive and case-insensitive where the server has one, so that
 // the index finds every spelling of a login and nothing else.
 func (s *SQLPreferences) createTable(ctx context.Context, cfg SQLPreferencesConfig) error {
-	coll := "utf8mb4_unicode_ci"
-	err := s.db.QueryRowContext(ctx, `SELECT COLLATION_NAME FROM information_schema.COLLATIONS
-		WHERE COLLATION_NAME IN ('utf8mb4_uca1400_as_ci', 'utf8mb4_0900_as_ci') ORDER BY COLLATION_NAME DESC LIMIT 1`).Scan(&coll)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	coll, err := mysqlcoll.PickIdentity(ctx, s.db)
+	if err != nil {
 		return err
 	}
 	_, err = s.db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
