@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
@@ -56,6 +57,12 @@ type Backend struct {
 	loginBin    string // expression: the login in code-point order
 	escape      string // the ESCAPE clause of every LIKE
 	idsFor      string // query: the further IDs of one login
+	userList    string // columns of readCols only
+	idsJoin     string // " LEFT JOIN <ids> c ON ..." of a lookup, or ""
+	idsJoinCols string // ", c.user_id, c.customer_id" (or ", NULL, NULL")
+	idsJoinOrd  string // " ORDER BY c.id" of a lookup's joined rows, or ""
+
+	stmts sync.Map // query -> *sql.Stmt prepared on db (the lookups)
 }
 
 // lookup holds the equality predicates of an identity column: exact is
@@ -348,6 +355,8 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	// (group_concat_max_len) cut the list, they are read again completely.
 	// IDs and logins never contain control characters (backend refuses
 	// them), so the separators cannot occur inside one.
+	b.userList = strings.Join(list, ", ")
+	b.idsJoinCols = ", NULL, NULL"
 	if b.ids {
 		order := "ORDER BY c.customer_id"
 		if b.idsOrder != "" {
@@ -359,6 +368,9 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 				order, b.idsTable, lc),
 			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
 		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
+		b.idsJoin = fmt.Sprintf(" LEFT JOIN %s c ON c.user_id = t.%s", b.idsTable, lc)
+		b.idsJoinCols = ", c.user_id, c.customer_id"
+		b.idsJoinOrd = " " + order
 	} else {
 		list = append(list, "NULL", "0")
 	}
@@ -369,18 +381,126 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	b.selectList = strings.Join(list, ", ")
 }
 
-// selectBy is the query of a lookup by one predicate.
+// selectBy is the query of a lookup by one predicate: the user's columns
+// and, through a LEFT JOIN on the index of user_id, one row per further
+// customer ID (user_id and customer_id; NULL when it has none). So a Get
+// is one indexed query with no subquery; see scanLookup.
 func (b *Backend) selectBy(pred string, withPassword bool) string {
 	pw := ""
 	if withPassword {
 		pw = ", t." + quote(b.cfg.cols[FieldPassword])
 	}
-	return fmt.Sprintf("SELECT %s%s FROM %s t WHERE %s LIMIT %d", b.selectList, pw, b.table, pred, maxLookupRows)
+	return fmt.Sprintf("SELECT %s%s%s FROM %s t%s WHERE %s%s LIMIT %d", b.userList, b.idsJoinCols, pw, b.table,
+		b.idsJoin, pred, b.idsJoinOrd, maxLookupJoinRows)
 }
 
-// maxLookupRows caps the rows a lookup reads: a unique index allows one per
-// collation class, a legacy table without one a few.
+// maxLookupRows caps the users a lookup reads: a unique index allows one
+// per collation class, a legacy table without one a few.
 const maxLookupRows = 100
+
+// maxLookupJoinRows caps the joined rows of a lookup (users times their
+// further IDs); when it is reached the further IDs are read again per user.
+const maxLookupJoinRows = 2 * (backend.MaxCustomerIDs + 1)
+
+// queryCached runs query on q; on the backend's own *sql.DB through a
+// statement prepared once (database/sql prepares it again on each pooled
+// connection as needed), so that a lookup costs one round trip even
+// without interpolateParams in the DSN.
+func (b *Backend) queryCached(ctx context.Context, q queryer, query string, args ...any) (*sql.Rows, error) {
+	db, ok := q.(*sql.DB)
+	if !ok || db != b.db {
+		return q.QueryContext(ctx, query, args...)
+	}
+	if st, ok := b.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := b.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// scanLookup runs a lookup query (selectBy) and returns its users, each
+// with its further customer IDs from the joined rows (only those stored
+// under its identity, re-checked by the identity rule).
+func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withPassword bool, args ...any) ([]found, error) {
+	rows, err := b.queryCached(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []found
+	var ids [][]string
+	pos := map[string]int{}
+	n := 0
+	var owner, cid sql.NullString
+	for rows.Next() {
+		n++
+		r := b.newLookupRow(withPassword, &owner, &cid)
+		if err := rows.Scan(r.dest...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		login := r.text[b.readPos[FieldLogin]].String
+		i, ok := pos[login]
+		if !ok {
+			if len(out) == maxLookupRows {
+				continue
+			}
+			u, _ := b.user(r)
+			i = len(out)
+			pos[login] = i
+			out = append(out, found{u: u, pw: r.pw.String})
+			ids = append(ids, nil)
+		}
+		if owner.Valid && cid.Valid && backend.IdentityKey(owner.String) == backend.IdentityKey(login) {
+			ids[i] = append(ids[i], cid.String)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if n >= maxLookupJoinRows || len(ids[i]) > backend.MaxCustomerIDs {
+			if err := b.readIDs(ctx, q, &out[i].u); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		b.setIDs(&out[i].u, ids[i])
+		if len(out[i].u.AllCustomerIDs()) > backend.MaxCustomerIDs {
+			return nil, errTooManyCustomerIDs(out[i].u.Login)
+		}
+	}
+	return out, nil
+}
+
+// newLookupRow is the destination of a lookup's row: the user's columns,
+// the joined user_id and customer_id, the hash when withPassword.
+func (b *Backend) newLookupRow(withPassword bool, owner, cid *sql.NullString) *row {
+	r := b.newRow(false)
+	r.dest = append(r.dest[:len(b.readCols)], owner, cid)
+	if withPassword {
+		r.dest = append(r.dest, &r.pw)
+	}
+	return r
+}
+
+// Close releases the statements the backend prepared. The backend stays
+// usable (it prepares them again); the *sql.DB is the caller's to close.
+func (b *Backend) Close() error {
+	b.stmts.Range(func(k, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		b.stmts.Delete(k)
+		return true
+	})
+	return nil
+}
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.Name }
@@ -583,12 +703,9 @@ type found struct {
 	key, bin string
 }
 
-// scanUsers runs query and returns its users, their further customer IDs
-// complete. withKeys reads the two keyset columns a search query ends with.
-func (b *Backend) scanUsers(ctx context.Context, q queryer, query string, withPassword bool, args ...any) ([]found, error) {
-	return b.scanRows(ctx, q, query, withPassword, false, args...)
-}
-
+// scanRows runs a search query and returns its users, their further
+// customer IDs complete. withKeys reads the two keyset columns a search
+// query ends with.
 func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPassword, withKeys bool, args ...any) ([]found, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -662,13 +779,13 @@ func (b *Backend) find(ctx context.Context, q queryer, login string, withPasswor
 	if wide := b.login.readWide(); wide != "" && withPassword {
 		pred = wide
 	}
-	rows, err := b.scanUsers(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
+	rows, err := b.scanLookup(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
 	f, ok, err := pick(rows)
 	if wide := b.login.readWide(); !ok && err == nil && wide != "" && pred != wide {
-		if rows, err = b.scanUsers(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
+		if rows, err = b.scanLookup(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
 			return backend.CustomerUser{}, "", err
 		}
 		f, ok, err = pick(rows)
