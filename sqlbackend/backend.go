@@ -1,6 +1,7 @@
 package sqlbackend
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
@@ -59,10 +61,17 @@ type Backend struct {
 	idsFor      string // query: the further IDs of one login
 	userList    string // columns of readCols only
 	idsJoin     string // " LEFT JOIN <ids> c ON ..." of a lookup, or ""
-	idsJoinCols string // ", c.user_id, c.customer_id" (or ", NULL, NULL")
-	idsJoinOrd  string // " ORDER BY c.id" of a lookup's joined rows, or ""
+	idsJoinCols string // ", c.user_id, c.customer_id, c.id" (NULL for what is missing)
+	idsJoinOrd  string // " ORDER BY c.customer_id" of a lookup's joined rows, or ""
 
 	stmts sync.Map // query -> *sql.Stmt prepared on db (the lookups)
+
+	sorted      bool         // the table has the sort key columns (sortkey.go)
+	sortIdx     string       // the index on (sort key, login), "" when missing (then searches sort at query time)
+	mariadb     bool         // the server is MariaDB (LIMIT ... ROWS EXAMINED)
+	isort       string       // expression: the stored sort key (NULL when stale)
+	ilogin      string       // expression: the login, the second column of the sort index
+	staleLogged atomic.Int64 // when LogStaleSortKeys was last logged (UnixNano)
 }
 
 // lookup holds the equality predicates of an identity column: exact is
@@ -71,6 +80,7 @@ type Backend struct {
 // apart from the asked one though the identity rule does not (a scan; used
 // when exact found no row of the identity, and in uniqueness checks).
 type lookup struct {
+	col   string // the indexed column expression exact compares
 	exact string
 	wide  string
 	// ci: the collation ignores case, so exact finds every spelling but
@@ -99,7 +109,9 @@ type colInfo struct {
 // New returns a backend over db as cfg describes. It checks cfg, reads the
 // table's columns (every mapped column must exist: the error names those
 // that do not), detects each column's collation to choose its predicates,
-// and, unless cfg.KeepPool, applies cfg.Pool to db. Call CreateSchema first
+// and, unless cfg.KeepPool, applies cfg.Pool to db. When the tables lack an
+// index or the sort key columns that the configured queries need, New logs
+// LogMissingIndexes with the statements that add them. Call CreateSchema first
 // for a new database. New queries the server with a 30 s timeout.
 // Configuration problems give an error matching backend.ErrInvalidInput,
 // "customeruser <name>: config: ...", listing all of them.
@@ -192,6 +204,19 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 	}
 	b.build(cols, idCols, chooseCollation(names, identityCollations, ""), chooseCollation(names, searchCollations, ""))
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fail(err)
+	}
+	b.mariadb = strings.Contains(strings.ToLower(version), "mariadb")
+	if b.sorted {
+		if b.sortIdx, err = b.indexStartingWith(ctx, r.Table, sortColumn(r.cols[FieldLogin])); err != nil {
+			return fail(err)
+		}
+	}
+	if err := b.warnMissingIndexes(ctx, cols); err != nil {
+		return fail(err)
+	}
 	return b, nil
 }
 
@@ -265,7 +290,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 		return "CONVERT(" + qcol + " USING utf8mb4) COLLATE " + coll
 	}
 	eq := func(info colInfo, qcol string) lookup {
-		l := lookup{exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
+		l := lookup{col: qcol, exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
 		if info.collation.Valid && coversIdentity(info.collation.String) {
 			return l
 		}
@@ -334,6 +359,10 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	// backend sorts each page by CompareLogins itself.
 	b.sortKey = "CONVERT(LOWER(t." + quote(r.cols[FieldLogin]) + ") USING utf8mb4) COLLATE utf8mb4_bin"
 	b.loginBin = "CONVERT(t." + quote(r.cols[FieldLogin]) + " USING utf8mb4) COLLATE utf8mb4_bin"
+	if b.sorted = hasSortKey(cols, r.cols[FieldLogin]); b.sorted {
+		b.isort = "t." + quote(sortColumn(r.cols[FieldLogin]))
+		b.ilogin = "t." + quote(r.cols[FieldLogin])
+	}
 
 	var list []string
 	for _, f := range columnOrder {
@@ -356,7 +385,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	// IDs and logins never contain control characters (backend refuses
 	// them), so the separators cannot occur inside one.
 	b.userList = strings.Join(list, ", ")
-	b.idsJoinCols = ", NULL, NULL"
+	b.idsJoinCols = ", NULL, NULL, NULL"
 	if b.ids {
 		order := "ORDER BY c.customer_id"
 		if b.idsOrder != "" {
@@ -369,8 +398,15 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
 		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
 		b.idsJoin = fmt.Sprintf(" LEFT JOIN %s c ON c.user_id = t.%s", b.idsTable, lc)
-		b.idsJoinCols = ", c.user_id, c.customer_id"
-		b.idsJoinOrd = " " + order
+		// With the id column the joined rows are put in order in Go (an
+		// ORDER BY on the joined table costs a temporary table and a
+		// filesort); on an OTRS table, by customer_id in SQL.
+		if b.idsOrder != "" {
+			b.idsJoinCols = ", c.user_id, c.customer_id, c.id"
+		} else {
+			b.idsJoinCols = ", c.user_id, c.customer_id, NULL"
+			b.idsJoinOrd = " " + order
+		}
 	} else {
 		list = append(list, "NULL", "0")
 	}
@@ -433,14 +469,19 @@ func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withP
 	if err != nil {
 		return nil, err
 	}
+	type furtherID struct {
+		id  string
+		seq int64
+	}
 	var out []found
-	var ids [][]string
+	var ids [][]furtherID
 	pos := map[string]int{}
 	n := 0
 	var owner, cid sql.NullString
+	var seq sql.NullInt64
 	for rows.Next() {
 		n++
-		r := b.newLookupRow(withPassword, &owner, &cid)
+		r := b.newLookupRow(withPassword, &owner, &cid, &seq)
 		if err := rows.Scan(r.dest...); err != nil {
 			rows.Close()
 			return nil, err
@@ -458,7 +499,7 @@ func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withP
 			ids = append(ids, nil)
 		}
 		if owner.Valid && cid.Valid && backend.IdentityKey(owner.String) == backend.IdentityKey(login) {
-			ids[i] = append(ids[i], cid.String)
+			ids[i] = append(ids[i], furtherID{cid.String, seq.Int64})
 		}
 	}
 	rows.Close()
@@ -472,7 +513,15 @@ func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withP
 			}
 			continue
 		}
-		b.setIDs(&out[i].u, ids[i])
+		list := ids[i]
+		if b.idsJoinOrd == "" {
+			slices.SortStableFunc(list, func(a, b furtherID) int { return cmp.Compare(a.seq, b.seq) })
+		}
+		plain := make([]string, len(list))
+		for j, f := range list {
+			plain[j] = f.id
+		}
+		b.setIDs(&out[i].u, plain)
 		if len(out[i].u.AllCustomerIDs()) > backend.MaxCustomerIDs {
 			return nil, errTooManyCustomerIDs(out[i].u.Login)
 		}
@@ -481,10 +530,10 @@ func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withP
 }
 
 // newLookupRow is the destination of a lookup's row: the user's columns,
-// the joined user_id and customer_id, the hash when withPassword.
-func (b *Backend) newLookupRow(withPassword bool, owner, cid *sql.NullString) *row {
+// the joined user_id, customer_id and id, the hash when withPassword.
+func (b *Backend) newLookupRow(withPassword bool, owner, cid *sql.NullString, seq *sql.NullInt64) *row {
 	r := b.newRow(false)
-	r.dest = append(r.dest[:len(b.readCols)], owner, cid)
+	r.dest = append(r.dest[:len(b.readCols)], owner, cid, seq)
 	if withPassword {
 		r.dest = append(r.dest, &r.pw)
 	}
@@ -701,6 +750,7 @@ type found struct {
 	u        backend.CustomerUser
 	pw       string
 	key, bin string
+	keyOK    bool // key is not NULL
 }
 
 // scanRows runs a search query and returns its users, their further
@@ -728,7 +778,7 @@ func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPas
 		if !complete {
 			again = append(again, len(out))
 		}
-		out = append(out, found{u, r.pw.String, key.String, bin.String})
+		out = append(out, found{u, r.pw.String, key.String, bin.String, key.Valid})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
