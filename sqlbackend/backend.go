@@ -59,6 +59,7 @@ type Backend struct {
 	loginBin    string // expression: the login in code-point order
 	escape      string // the ESCAPE clause of every LIKE
 	idsFor      string // query: the further IDs of one login
+	idsForMany  string // query: the further IDs of logins (%s: their placeholders)
 	userList    string // columns of readCols only
 	idsJoin     string // " LEFT JOIN <ids> c ON ..." of a lookup, or ""
 	idsJoinCols string // ", c.user_id, c.customer_id, c.id" (NULL for what is missing)
@@ -378,12 +379,10 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 		b.readCols = append(b.readCols, "attr:"+a)
 		list = append(list, "t."+quote(r.Attributes[a]))
 	}
-	// The further customer IDs come with the row, in one round trip, each
-	// with the user_id it is stored under (re-checked by the identity
-	// rule), and their count: when GROUP_CONCAT's cap
-	// (group_concat_max_len) cut the list, they are read again completely.
-	// IDs and logins never contain control characters (backend refuses
-	// them), so the separators cannot occur inside one.
+	// The further customer IDs of a lookup come with the row, through a
+	// LEFT JOIN (selectBy); those of a search's rows in one query per batch
+	// (fillIDs). Either way each comes with the user_id it is stored under,
+	// re-checked by the identity rule.
 	b.userList = strings.Join(list, ", ")
 	b.idsJoinCols = ", NULL, NULL, NULL"
 	if b.ids {
@@ -392,11 +391,8 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 			order = "ORDER BY c.id"
 		}
 		lc := quote(r.cols[FieldLogin])
-		list = append(list,
-			fmt.Sprintf("(SELECT GROUP_CONCAT(CONCAT(c.user_id, '\x1e', c.customer_id) %s SEPARATOR '\x1f') FROM %s c WHERE c.user_id = t.%s)",
-				order, b.idsTable, lc),
-			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
 		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
+		b.idsForMany = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id IN (%%s) %s", b.idsTable, order)
 		b.idsJoin = fmt.Sprintf(" LEFT JOIN %s c ON c.user_id = t.%s", b.idsTable, lc)
 		// With the id column the joined rows are put in order in Go (an
 		// ORDER BY on the joined table costs a temporary table and a
@@ -407,9 +403,8 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 			b.idsJoinCols = ", c.user_id, c.customer_id, NULL"
 			b.idsJoinOrd = " " + order
 		}
-	} else {
-		list = append(list, "NULL", "0")
 	}
+	list = append(list, "NULL", "0")
 	b.readPos = make(map[string]int, len(b.readCols))
 	for i, f := range b.readCols {
 		b.readPos[f] = i
@@ -789,7 +784,60 @@ func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPas
 			return nil, err
 		}
 	}
+	if err := b.fillIDs(ctx, q, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// fillIDs reads the further customer IDs of the users of a search batch in
+// one indexed query (user_id IN (...)), each stored under its identity.
+func (b *Backend) fillIDs(ctx context.Context, q queryer, out []found) error {
+	if !b.ids || len(out) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(out))
+	byKey := make(map[string][]int, len(out))
+	for i := range out {
+		k := backend.IdentityKey(out[i].u.Login)
+		if _, ok := byKey[k]; !ok {
+			args = append(args, out[i].u.Login)
+		}
+		byKey[k] = append(byKey[k], i)
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(b.idsForMany, strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")), args...)
+	if err != nil {
+		return err
+	}
+	ids := make(map[string][]string, len(byKey))
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		k := backend.IdentityKey(owner)
+		if _, ok := byKey[k]; ok {
+			ids[k] = append(ids[k], id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for k, list := range ids {
+		for _, i := range byKey[k] {
+			u := &out[i].u
+			if len(list) > backend.MaxCustomerIDs {
+				return errTooManyCustomerIDs(u.Login)
+			}
+			b.setIDs(u, list)
+			if len(u.AllCustomerIDs()) > backend.MaxCustomerIDs {
+				return errTooManyCustomerIDs(u.Login)
+			}
+		}
+	}
+	return nil
 }
 
 // find reads the user of login's identity. The column's collation picks

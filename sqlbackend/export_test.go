@@ -13,7 +13,11 @@ func (b *Backend) SearchSQL(ctx context.Context, q backend.Query) (string, []any
 	if err != nil {
 		return "", nil, err
 	}
-	return b.searchSQL(ctx, q, expr, limit, false)
+	query, args, err := b.searchSQL(ctx, q, expr, limit, false)
+	if err == nil && query != "" && b.sortIdx != "" && !b.cfg.MatchPrefix && b.mariadb && b.probing(q) {
+		query = b.probeSQL(query, limit)
+	}
+	return query, args, err
 }
 
 // GetSQL exposes the query of Get.

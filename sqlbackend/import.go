@@ -351,18 +351,10 @@ func (b *Backend) storedKeys(ctx context.Context, l lookup, rows []importRow, va
 	col := quote(b.cfg.cols[field])
 	q := fmt.Sprintf("SELECT t.%s FROM %s t WHERE %s IN (%s)", col, b.table, l.col,
 		strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", "))
-	res, err := b.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Close()
-	out := map[string]bool{}
-	for res.Next() {
-		var s string
-		if err := res.Scan(&s); err != nil {
-			return nil, err
-		}
+	stored, err := queryStrings(ctx, b.db, q, args...)
+	out := make(map[string]bool, len(stored))
+	for _, s := range stored {
 		out[backend.IdentityKey(s)] = true
 	}
-	return out, res.Err()
+	return out, err
 }

@@ -84,19 +84,29 @@ func (b *Backend) checkIndexes(ctx context.Context, cols map[string]colInfo) ([]
 // indexedColumns returns the columns (lower case) that an index of table
 // starts with.
 func (b *Backend) indexedColumns(ctx context.Context, table string) (map[string]bool, error) {
-	rows, err := b.db.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.STATISTICS
+	cols, err := queryStrings(ctx, b.db, `SELECT COLUMN_NAME FROM information_schema.STATISTICS
 		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND SEQ_IN_INDEX = 1`, table)
+	out := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		out[strings.ToLower(c)] = true
+	}
+	return out, err
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	var out []string
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			return nil, err
 		}
-		out[strings.ToLower(c)] = true
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }

@@ -158,23 +158,8 @@ func BenchmarkScale(b *testing.B) {
 
 // explainRows returns EXPLAIN's rows as "table type key rows Extra".
 func explainRows(tb testing.TB, db *sql.DB, query string, args ...any) []string {
-	rows, err := db.Query("EXPLAIN "+query, args...)
-	require.NoError(tb, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(tb, err)
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(tb, rows.Scan(ptrs...))
-		m := map[string]string{}
-		for i, c := range cols {
-			m[c] = vals[i].String
-		}
+	for _, m := range explain(tb, db, query, args...) {
 		out = append(out, fmt.Sprintf("%s %s %s %s %s", m["table"], m["type"], m["key"], m["rows"], m["Extra"]))
 	}
 	return out

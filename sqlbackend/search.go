@@ -418,7 +418,7 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 		b.staleSeen(ctx)
 	}
 	if errors.Is(err, errStale) || errors.Is(err, errProbeShort) {
-		users, err = b.search(ctx, q, expr, limit, true)
+		users, err = b.searchByKeys(ctx, q, expr, limit)
 	}
 	if err != nil {
 		return nil, b.opError(ctx, op, err)
@@ -441,9 +441,12 @@ func (b *Backend) search(ctx context.Context, q backend.Query, expr backend.Sear
 		return []backend.CustomerUser{}, nil
 	}
 	probe := false
-	if !atQueryTime && b.sortIdx != "" && !b.cfg.MatchPrefix {
+	if !atQueryTime && b.sortIdx == "" {
+		return b.searchByKeys(ctx, q, expr, limit)
+	}
+	if !atQueryTime && !b.cfg.MatchPrefix {
 		if !b.mariadb || !b.probing(q) {
-			return b.search(ctx, q, expr, limit, true)
+			return b.searchByKeys(ctx, q, expr, limit)
 		}
 		probe = true
 	}
@@ -464,10 +467,7 @@ func (b *Backend) search(ctx context.Context, q backend.Query, expr backend.Sear
 	for round := 0; ; round++ {
 		qs, qa := query, args
 		if round == 0 && probe {
-			// The index order is what makes the bound exact: the rows read
-			// before it are the first ones.
-			from := " FROM " + b.table + " t"
-			qs = strings.Replace(qs, from, from+" FORCE INDEX ("+quote(b.sortIdx)+")", 1) + fmt.Sprintf(" ROWS EXAMINED %d", probeRows(limit))
+			qs = b.probeSQL(qs, limit)
 		}
 		if round > 0 {
 			qs = strings.Replace(cont, fmt.Sprintf(" LIMIT %d", limit), fmt.Sprintf(" LIMIT %d", batch), 1)
@@ -515,4 +515,74 @@ func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *
 		}
 	}
 	return len(rows), false, nil
+}
+
+// probeSQL bounds a search query in index order to probeRows rows
+// examined. Forcing the sort index is what makes the bound exact: the
+// rows read before it are the first ones.
+func (b *Backend) probeSQL(query string, limit int) string {
+	from := " FROM " + b.table + " t"
+	return strings.Replace(query, from, from+" FORCE INDEX ("+quote(b.sortIdx)+")", 1) + fmt.Sprintf(" ROWS EXAMINED %d", probeRows(limit))
+}
+
+// searchByKeys answers a search exactly without the sort index: when the
+// table has none, when a matching row's sort key is stale, or when a
+// probe found less than a page. It reads the logins of every row the SQL
+// selects (the scan or index ranges of the query, without sorting or
+// reading whole rows), orders them in Go by backend.CompareLogins after
+// q.After, and reads the whole rows of the first ones, a page at a time,
+// until the page is full.
+func (b *Backend) searchByKeys(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) ([]backend.CustomerUser, error) {
+	w, none, err := b.compile(ctx, q, expr)
+	if err != nil {
+		return nil, err
+	}
+	if none {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return []backend.CustomerUser{}, nil
+	}
+	lc := "t." + quote(b.cfg.cols[FieldLogin])
+	logins, err := queryStrings(ctx, b.db, fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, w.sql()), w.args...)
+	if err != nil {
+		return nil, err
+	}
+	if q.After != "" {
+		logins = slices.DeleteFunc(logins, func(l string) bool { return !backend.AfterLogin(l, q.After) })
+	}
+	slices.SortFunc(logins, backend.CompareLogins)
+	logins = slices.Compact(logins)
+	m := b.newMatcher(q, expr)
+	users := []backend.CustomerUser{}
+	for len(logins) > 0 && len(users) < limit {
+		chunk := logins[:min(len(logins), max(limit-len(users), 50))]
+		logins = logins[len(chunk):]
+		want := make(map[string]bool, len(chunk))
+		cw := where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+		ph := make([]string, len(chunk))
+		for i, l := range chunk {
+			want[l] = true
+			ph[i] = "?"
+			cw.args = append(cw.args, l)
+		}
+		cw.conds = append(cw.conds, lc+" IN ("+strings.Join(ph, ", ")+")")
+		rows, err := b.scanRows(ctx, b.db, fmt.Sprintf("SELECT %s FROM %s t%s", b.selectList, b.table, cw.sql()), false, false, cw.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range rows {
+			// The column's collation may match other spellings: the exact
+			// ones only, each once.
+			if want[f.u.Login] && m.match(f.u) {
+				delete(want, f.u.Login)
+				users = append(users, f.u)
+			}
+		}
+	}
+	backend.SortByLogin(users)
+	if len(users) > limit {
+		users = users[:limit]
+	}
+	return users, nil
 }

@@ -162,21 +162,8 @@ func (b *Backend) Reindex(ctx context.Context, opt ReindexOptions) (int, error) 
 	done := 0
 	after := ""
 	for {
-		rows, err := b.db.QueryContext(ctx, sel, after)
+		logins, err := queryStrings(ctx, b.db, sel, after)
 		if err != nil {
-			return done, b.opError(ctx, op, err)
-		}
-		var logins []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return done, b.opError(ctx, op, err)
-			}
-			logins = append(logins, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return done, b.opError(ctx, op, err)
 		}
 		if len(logins) == 0 {
