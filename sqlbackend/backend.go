@@ -603,7 +603,7 @@ func (b *Backend) newRow(withPassword bool, extra ...any) *row {
 }
 
 // user builds the user of a row. complete is false when the further
-// customer IDs must be read again (readIDs): GROUP_CONCAT cut them, or
+// customer IDs must be read again (readIDs): the row said they were cut, or
 // there are more than a user may have.
 func (b *Backend) user(r *row) (u backend.CustomerUser, complete bool) {
 	s := func(f string) string {

@@ -238,3 +238,49 @@ func TestNewWarnsAboutMissingIndexes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"added", "Legacy"}, loginsOf(res))
 }
+
+// TestSortKeyConcurrentWriters: adds and renames from several goroutines
+// leave every row with its current sort key, and searches in the
+// contract's order.
+func TestSortKeyConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	b, d := newBackend(t, sqlbackend.Config{Hasher: &testHasher})
+	const writers, each = 4, 15
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				login := fmt.Sprintf("W%d-%02d", w, i)
+				u := sampleUser(login)
+				u.FirstName = "Conc"
+				if _, err := b.Add(ctx, u, ""); err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 {
+					u.Login = fmt.Sprintf("ς-renamed-%d-%02d", w, i)
+					if _, err := b.Update(ctx, login, u); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var want []string
+	for w := range writers {
+		require.NoError(t, <-errs)
+		for i := range each {
+			if i%3 == 0 {
+				want = append(want, fmt.Sprintf("ς-renamed-%d-%02d", w, i))
+			} else {
+				want = append(want, fmt.Sprintf("W%d-%02d", w, i))
+			}
+		}
+	}
+	var stale int
+	require.NoError(t, d.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM customer_user WHERE login_isort IS NULL").Scan(&stale))
+	assert.Zero(t, stale)
+	assert.Equal(t, sortedLogins(want), pageAll(t, b, backend.Query{Search: "conc", Limit: 9}))
+}
