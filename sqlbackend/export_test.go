@@ -14,7 +14,7 @@ func (b *Backend) SearchSQL(ctx context.Context, q backend.Query) (string, []any
 		return "", nil, err
 	}
 	query, args, err := b.searchSQL(ctx, q, expr, limit, false)
-	if err == nil && query != "" && b.probes(q) {
+	if err == nil && query != "" && b.sortIdx != "" && !b.cfg.MatchPrefix && b.mariadb && b.probing(q) {
 		query = b.probeSQL(query, limit)
 	}
 	return query, args, err

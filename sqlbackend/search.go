@@ -123,13 +123,7 @@ func eqCond(w *where, l lookup, arg any) string {
 // the query cannot match anything (a negated "*"), so no SQL needs to run.
 // Excluded words are left to match: a collation that matches more than
 // search folding would exclude too much.
-//
-// With existsIDs a search word's match on further customer IDs is an
-// EXISTS on the user_id index, evaluated per row the query reads (the
-// bounded probe in index order reads few); otherwise the matching logins
-// are looked up first (furtherIDCond), which keeps an index_merge possible
-// but scans the further-IDs table for a substring word.
-func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.SearchExpr, existsIDs bool) (w where, none bool, err error) {
+func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.SearchExpr) (w where, none bool, err error) {
 	if !q.IncludeInvalid {
 		w.add(b.validOnly)
 	}
@@ -153,11 +147,7 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			parts = append(parts, b.fullLike)
 			w.args = append(w.args, pat)
 		}
-		if b.searchIDs && existsIDs {
-			w.args = append(w.args, pat)
-			parts = append(parts, fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)",
-				b.idsTable, quote(b.cfg.cols[FieldLogin]), b.idsCustLike))
-		} else if b.searchIDs {
+		if b.searchIDs {
 			cond, err := b.furtherIDCond(ctx, &w, b.idsCustLike, pat)
 			if err != nil {
 				return w, false, err
@@ -343,7 +333,7 @@ func (b *Backend) searchValues(u backend.CustomerUser) []string {
 // atQueryTime) or of the lower-cased login computed at query time, at most
 // limit; "" when nothing can match. See orderKeys.
 func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int, atQueryTime bool) (string, []any, error) {
-	w, none, err := b.compile(ctx, q, expr, !atQueryTime && b.probes(q))
+	w, none, err := b.compile(ctx, q, expr)
 	if err != nil || none {
 		return "", nil, err
 	}
@@ -400,12 +390,6 @@ func (b *Backend) probing(q backend.Query) bool {
 		strings.TrimSpace(q.CustomerID) == ""
 }
 
-// probes reports whether a search of q in index order is the bounded
-// probe: a substring search of words only on MariaDB with the sort index.
-func (b *Backend) probes(q backend.Query) bool {
-	return b.sortIdx != "" && b.mariadb && b.probing(q)
-}
-
 // errStale ends a search in index order that met a row without a current
 // sort key; Search runs it again in the order computed at query time.
 var errStale = errors.New("stale sort key")
@@ -456,10 +440,16 @@ func (b *Backend) search(ctx context.Context, q backend.Query, expr backend.Sear
 		}
 		return []backend.CustomerUser{}, nil
 	}
-	if !atQueryTime && (b.sortIdx == "" || !b.cfg.MatchPrefix && !b.probes(q)) {
+	probe := false
+	if !atQueryTime && b.sortIdx == "" {
 		return b.searchByKeys(ctx, q, expr, limit)
 	}
-	probe := !atQueryTime && b.probes(q)
+	if !atQueryTime && !b.cfg.MatchPrefix {
+		if !b.mariadb || !b.probing(q) {
+			return b.searchByKeys(ctx, q, expr, limit)
+		}
+		probe = true
+	}
 	key, tie := b.orderKeys(atQueryTime)
 	m := b.newMatcher(q, expr)
 	users := []backend.CustomerUser{}
@@ -543,7 +533,7 @@ func (b *Backend) probeSQL(query string, limit int) string {
 // q.After, and reads the whole rows of the first ones, a page at a time,
 // until the page is full.
 func (b *Backend) searchByKeys(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) ([]backend.CustomerUser, error) {
-	w, none, err := b.compile(ctx, q, expr, false)
+	w, none, err := b.compile(ctx, q, expr)
 	if err != nil {
 		return nil, err
 	}
