@@ -1,0 +1,159 @@
+// Command portal is OTRS's customer interface and the admin's "Customer
+// Users" and "Customer Users <-> Groups" screens as one small web program on
+// the library: a customer logs in (with lockout), resets a forgotten
+// password, sees their own and their company's tickets, opens tickets in the
+// queues they may create in and changes their own settings and password; an
+// admin searches, adds, edits and deactivates customer users (never deletes
+// them), grants and revokes group permissions and asks why a customer cannot
+// see a queue.
+//
+//	go run ./examples/portal                                   # memory backend, demo data
+//	PORTAL_ADMIN_PASSWORD=... go run ./examples/portal          # with the admin interface
+//	go run ./examples/portal -backend sql -dsn 'user:pw@tcp(127.0.0.1:3306)/otrs'
+//	go run ./examples/portal -backend ldap -h                  # the LDAP flags
+//
+// The pages are plain html/template with one CSS file and no JavaScript.
+// Sessions, CSRF tokens and tickets live in memory; the customer users in the
+// chosen backend.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/backend/password"
+	"github.com/helpdeskkit/customeruser/memorybackend"
+)
+
+// opener builds the customer-user backend and a function releasing it.
+type opener func(ctx context.Context) (backend.CustomerUserBackend, func(), error)
+
+// hasher hashes the memory and SQL backends' passwords: the library's
+// default (bcrypt, cost 12); the tests lower the cost.
+var hasher password.Hasher
+
+// openers holds one opener per -backend value; sql.go and ldap.go add theirs.
+var openers = map[string]opener{
+	"memory": func(context.Context) (backend.CustomerUserBackend, func(), error) {
+		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &hasher})
+		return b, func() {}, err
+	},
+}
+
+var (
+	addr          = flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	seed          = flag.Bool("seed", true, "add the demo companies, users, groups, queues and tickets")
+	adminPassword = flag.String("admin-password", "", "password of the admin interface's user \"admin\" (default: $PORTAL_ADMIN_PASSWORD; none: the admin interface is disabled)")
+	tlsCert       = flag.String("tls-cert", "", "PEM certificate file: serve HTTPS (with -tls-key)")
+	tlsKey        = flag.String("tls-key", "", "PEM key file for -tls-cert")
+	backendName   = flag.String("backend", "memory", "the customer-user backend: memory, sql or ldap")
+)
+
+func main() {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Stdout, logger, *backendName, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+// run opens the backend, seeds it, listens on -addr and serves until ctx
+// ends. ready, when not nil, gets the base URL once the server listens.
+func run(ctx context.Context, out io.Writer, logger *slog.Logger, which string, ready func(baseURL string, a *app)) error {
+	open, ok := openers[which]
+	if !ok {
+		names := make([]string, 0, len(openers))
+		for n := range openers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("unknown -backend %q (want %s)", which, strings.Join(names, ", "))
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	b, closeFn, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	adminPW := *adminPassword
+	if adminPW == "" {
+		adminPW = os.Getenv("PORTAL_ADMIN_PASSWORD")
+	}
+	a, err := newApp(ctx, appConfig{Backend: b, AdminPassword: adminPW, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if *seed {
+		if err := a.seedDemo(ctx); err != nil {
+			return fmt.Errorf("seeding the demo data: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	base := scheme + "://" + ln.Addr().String()
+	fmt.Fprintf(out, "portal: listening on %s (backend %s)\n", base, b.Name())
+	fmt.Fprintf(out, "  customer interface: %s/customer/\n", base)
+	if adminPW == "" {
+		fmt.Fprintf(out, "  admin interface:    disabled; enable it with -admin-password or $PORTAL_ADMIN_PASSWORD\n")
+	} else {
+		fmt.Fprintf(out, "  admin interface:    %s/admin/ (user admin, the password you gave)\n", base)
+	}
+	if *seed {
+		fmt.Fprintln(out, "  demo customer logins:")
+		for _, d := range demoUsers {
+			fmt.Fprintf(out, "    %-5s / %-14s (%s, company %s)\n", d.u.Login, d.password, d.u.FullName(), d.u.CustomerID)
+		}
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	if ready != nil {
+		ready(base, a)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
