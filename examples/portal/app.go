@@ -47,7 +47,11 @@ const (
 
 // appConfig is what newApp needs.
 type appConfig struct {
-	Backend       backend.CustomerUserBackend
+	Backend backend.CustomerUserBackend
+	// Prefs and Groups are the preference and group stores (nil: new ones
+	// in memory).
+	Prefs         policy.PreferenceStore
+	Groups        groups.Store
 	AdminPassword string // "" disables the admin interface
 	Logger        *slog.Logger
 	// AlwaysGroups and CompanyAlwaysGroups are the OTRS settings of the
@@ -59,7 +63,7 @@ type appConfig struct {
 // queues, the example's own tickets and the sessions.
 type app struct {
 	dir     *policy.Directory
-	store   *groups.MemoryStore
+	store   groups.Store
 	res     *groups.Resolver
 	gcfg    groups.Config
 	queues  *tickets.StaticSource
@@ -103,7 +107,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		cfg.Logger = slog.Default()
 	}
 	a := &app{
-		store:    groups.NewMemoryStore(),
+		store:    cfg.Groups,
 		queues:   tickets.Static(portalQueues...),
 		tickets:  newTicketStore(),
 		policy:   policy.PasswordPolicy{MinLength: 8, RequireDigit: true},
@@ -113,8 +117,20 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		stamps:   map[string]uint64{},
 		gcfg:     groups.Config{Support: true, AlwaysGroups: cfg.AlwaysGroups, CompanyAlwaysGroups: cfg.CompanyAlwaysGroups},
 	}
+	if a.store == nil {
+		a.store = groups.NewMemoryStore()
+	}
+	if cfg.Prefs == nil {
+		cfg.Prefs = policy.NewMemoryPreferences()
+	}
+	// The queues' groups, added when missing (a second start on the same
+	// SQL database finds them).
 	for _, q := range portalQueues {
-		if _, err := a.store.AddGroup(ctx, groups.Group{Name: q.Group}); err != nil {
+		_, err := a.store.Group(ctx, q.Group)
+		if errors.Is(err, backend.ErrNotFound) {
+			_, err = a.store.AddGroup(ctx, groups.Group{Name: q.Group})
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -126,6 +142,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		Name:            "portal",
 		Backends:        []backend.CustomerUserBackend{cfg.Backend},
 		Hasher:          &hasher,
+		Preferences:     cfg.Prefs,
 		MaxFailedLogins: 5,
 		PasswordPolicy:  a.policy,
 		Groups:          a.res,

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,9 +33,15 @@ func setFlag[T any](t *testing.T, p *T, v T) {
 // port, until the test ends. It gives the base URL and what run printed.
 func startPortal(t *testing.T, which, adminPW string) (string, *syncBuffer) {
 	t.Helper()
+	base, out, _ := startStoppable(t, which, adminPW)
+	return base, out
+}
+
+// startStoppable is startPortal that can also be stopped before the test ends.
+func startStoppable(t *testing.T, which, adminPW string) (string, *syncBuffer, func()) {
+	t.Helper()
 	setFlag(t, addr, "127.0.0.1:0")
 	setFlag(t, adminPassword, adminPW)
-	setFlag(t, seed, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	ready := make(chan string, 1)
@@ -52,11 +60,38 @@ func startPortal(t *testing.T, which, adminPW string) (string, *syncBuffer) {
 		cancel()
 		t.Fatal("the portal did not start within 30 s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
-	})
-	return base, out
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			assert.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return base, out, stop
+}
+
+// TestSQLSecondStart: a second start on the same database finds the demo
+// data (users, groups, grants) and still works.
+func TestSQLSecondStart(t *testing.T) {
+	db := testmysql.NewDatabase(t)
+	setFlag(t, sqlDSN, db.DSN())
+	for i := range 2 {
+		base, _, stop := startStoppable(t, "sql", testAdminPW)
+		e := &env{t: t, srv: &httptest.Server{URL: base}}
+		c := e.client()
+		c.login("anna", "anna-demo-1")
+		r := c.get("/customer/tickets/new")
+		assert.Contains(t, r.body, `<option value="Support"`, "start %d", i+1)
+		a := e.client()
+		a.adminLogin()
+		r = a.get("/admin/groups")
+		assert.Equal(t, 1, strings.Count(r.body, "customer ACME (same): rw"), "start %d", i+1)
+		stop()
+	}
+	var n int
+	require.NoError(t, db.DB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM customer_user").Scan(&n))
+	assert.Equal(t, len(demoUsers), n)
 }
 
 // TestRunPrintsWhereAndWho: run prints where it listens and the demo
@@ -73,6 +108,15 @@ func TestRunPrintsWhereAndWho(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+
+	// -seed=false starts empty.
+	setFlag(t, seed, false)
+	base, out, _ = startStoppable(t, "memory", "")
+	assert.NotContains(t, out.String(), "demo customer logins")
+	e := &env{t: t, srv: &httptest.Server{URL: base}}
+	c := e.client()
+	r := c.post("/customer/login", "/customer/login", url.Values{"login": {"anna"}, "password": {"anna-demo-1"}})
+	assert.Equal(t, http.StatusUnauthorized, r.status)
 
 	err = run(t.Context(), io.Discard, slog.Default(), "nosuch", nil)
 	assert.ErrorContains(t, err, `unknown -backend "nosuch"`)

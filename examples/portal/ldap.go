@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/ldapbackend"
 )
 
@@ -29,15 +28,15 @@ func init() { openers["ldap"] = openLDAP }
 
 // openLDAP builds a writable LDAP backend from the flags (the portal's admin
 // screens write; the stock inetOrgPerson mapping of the preset is kept).
-func openLDAP(context.Context) (backend.CustomerUserBackend, func(), error) {
+func openLDAP(context.Context) (stores, error) {
 	if strings.TrimSpace(*ldapURL) == "" || strings.TrimSpace(*ldapBaseDN) == "" {
-		return nil, nil, errors.New("-backend ldap needs the flags -ldap-url and -ldap-base-dn (see -h)")
+		return stores{}, errors.New("-backend ldap needs the flags -ldap-url and -ldap-base-dn (see -h)")
 	}
 	cfg := ldapbackend.OpenLDAP()
 	if p := strings.ToLower(*ldapPreset); p == "ad" || p == "activedirectory" {
 		cfg = ldapbackend.ActiveDirectory()
 	} else if p != "openldap" {
-		return nil, nil, errors.New("-ldap-preset: want openldap or ad")
+		return stores{}, errors.New("-ldap-preset: want openldap or ad")
 	}
 	cfg.Name = "ldap"
 	for _, u := range strings.Split(*ldapURL, ",") {
@@ -53,7 +52,7 @@ func openLDAP(context.Context) (backend.CustomerUserBackend, func(), error) {
 	cfg.ReadOnly = ldapbackend.Bool(false)
 	b, err := ldapbackend.New(cfg)
 	if err != nil {
-		return nil, nil, err
+		return stores{}, err
 	}
-	return b, func() { _ = b.Close() }, nil
+	return stores{Backend: b, Close: func() { _ = b.Close() }}, nil
 }

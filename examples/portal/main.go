@@ -35,11 +35,22 @@ import (
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/password"
+	"github.com/helpdeskkit/customeruser/groups"
 	"github.com/helpdeskkit/customeruser/memorybackend"
+	"github.com/helpdeskkit/customeruser/policy"
 )
 
-// opener builds the customer-user backend and a function releasing it.
-type opener func(ctx context.Context) (backend.CustomerUserBackend, func(), error)
+// stores are what an opener gives: the customer-user backend and, for SQL,
+// the preference and group stores on the same database (nil: in memory).
+type stores struct {
+	Backend backend.CustomerUserBackend
+	Prefs   policy.PreferenceStore
+	Groups  groups.Store
+	Close   func()
+}
+
+// opener builds the stores of one -backend value.
+type opener func(ctx context.Context) (stores, error)
 
 // hasher hashes the memory and SQL backends' passwords: the library's
 // default (bcrypt, cost 12); the tests lower the cost.
@@ -47,9 +58,9 @@ var hasher password.Hasher
 
 // openers holds one opener per -backend value; sql.go and ldap.go add theirs.
 var openers = map[string]opener{
-	"memory": func(context.Context) (backend.CustomerUserBackend, func(), error) {
+	"memory": func(context.Context) (stores, error) {
 		b, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &hasher})
-		return b, func() {}, err
+		return stores{Backend: b, Close: func() {}}, err
 	},
 }
 
@@ -88,16 +99,17 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger, which string, 
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
 	}
-	b, closeFn, err := open(ctx)
+	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer st.Close()
+	b := st.Backend
 	adminPW := *adminPassword
 	if adminPW == "" {
 		adminPW = os.Getenv("PORTAL_ADMIN_PASSWORD")
 	}
-	a, err := newApp(ctx, appConfig{Backend: b, AdminPassword: adminPW, Logger: logger})
+	a, err := newApp(ctx, appConfig{Backend: b, Prefs: st.Prefs, Groups: st.Groups, AdminPassword: adminPW, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -485,7 +485,10 @@ func TestAdminEditAndStaleForm(t *testing.T) {
 	assert.Equal(t, "Bertram", u.FirstName)
 	assert.Empty(t, u.City, "the stale form saved nothing")
 
-	// Made again on the fresh form, it is saved, with a new password.
+	// Made again on the fresh form, it is saved, with a new password; the
+	// live session of bert ends.
+	live := e.client()
+	live.login("bert", "bert-demo-2")
 	form.Set("changed_at", c.hiddenValue("changed_at"))
 	form.Set("Password", "Bert-new-pw-4")
 	form.Set("csrf", c.token(""))
@@ -495,6 +498,8 @@ func TestAdminEditAndStaleForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Bonn", u.City)
 	assert.Equal(t, []string{"ACME-EU"}, u.CustomerIDs)
+	r = live.get("/customer/")
+	assert.Equal(t, "/customer/login?m=ended", r.h.Get("Location"), "a password set by the admin ends the sessions")
 	b := e.client()
 	b.login("bert", "Bert-new-pw-4")
 

@@ -10,8 +10,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/password"
+	"github.com/helpdeskkit/customeruser/groups"
+	"github.com/helpdeskkit/customeruser/policy"
 	"github.com/helpdeskkit/customeruser/sqlbackend"
 )
 
@@ -21,16 +22,18 @@ var sqlDSN = flag.String("dsn", "", "MySQL/MariaDB data source name for -backend
 
 func init() { openers["sql"] = openSQL }
 
-// openSQL opens the database of -dsn, creates the customer-user tables when
-// they are missing (an existing OTRS/Znuny table is used as it is) and
-// returns the backend with a function that closes the database.
-func openSQL(ctx context.Context) (backend.CustomerUserBackend, func(), error) {
+// openSQL opens the database of -dsn, creates the OTRS tables that are
+// missing (customer_user, customer_preferences and the group tables; existing
+// ones are used as they are) and returns the backend, the preference store
+// (failed-login counts and reset tokens shared by every instance) and the
+// group store on it.
+func openSQL(ctx context.Context) (stores, error) {
 	if *sqlDSN == "" {
-		return nil, nil, errors.New("-backend sql needs the flag -dsn (for example -dsn 'user:password@tcp(127.0.0.1:3306)/otrs')")
+		return stores{}, errors.New("-backend sql needs the flag -dsn (for example -dsn 'user:password@tcp(127.0.0.1:3306)/otrs')")
 	}
 	mc, err := mysql.ParseDSN(*sqlDSN)
 	if err != nil {
-		return nil, nil, fmt.Errorf("-dsn: %w", err)
+		return stores{}, fmt.Errorf("-dsn: %w", err)
 	}
 	mc.ParseTime = true
 	if mc.Timeout == 0 {
@@ -38,20 +41,28 @@ func openSQL(ctx context.Context) (backend.CustomerUserBackend, func(), error) {
 	}
 	conn, err := mysql.NewConnector(mc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("-dsn: %w", err)
+		return stores{}, fmt.Errorf("-dsn: %w", err)
 	}
 	db := sql.OpenDB(conn)
 	// The OTRS bcrypt form, so that a Znuny sharing the table verifies it.
 	sc := sqlbackend.Config{Name: "sql", Hasher: &password.Hasher{Format: password.FormatOTRS, Cost: hasher.Cost}}
-	b, err := func() (*sqlbackend.Backend, error) {
-		if err := sqlbackend.CreateSchema(ctx, db, sc); err != nil {
-			return nil, err
+	st, err := func() (st stores, err error) {
+		if err = sqlbackend.CreateSchema(ctx, db, sc); err != nil {
+			return st, err
 		}
-		return sqlbackend.New(db, sc)
+		if st.Backend, err = sqlbackend.New(db, sc); err != nil {
+			return st, err
+		}
+		if st.Prefs, err = policy.NewSQLPreferences(ctx, db, policy.SQLPreferencesConfig{CreateTable: true}); err != nil {
+			return st, err
+		}
+		st.Groups, err = groups.NewSQLStore(ctx, db, groups.SQLConfig{})
+		return st, err
 	}()
 	if err != nil {
 		_ = db.Close()
-		return nil, nil, err
+		return stores{}, err
 	}
-	return b, func() { _ = db.Close() }, nil
+	st.Close = func() { _ = db.Close() }
+	return st, nil
 }
