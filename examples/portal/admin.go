@@ -76,12 +76,7 @@ func (a *app) adminLoginPage(w http.ResponseWriter, r *http.Request) {
 		a.adminDisabled(w, r)
 		return
 	}
-	s, err := a.anonSession(w, r, "admin")
-	if err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	a.render(w, http.StatusOK, "adminlogin", view{Title: "Admin login", Area: "admin", CSRF: s.csrf})
+	a.anonPage(w, r, "admin", "adminlogin", view{Title: "Admin login"})
 }
 
 func (a *app) adminLoginPost(w http.ResponseWriter, r *http.Request) {

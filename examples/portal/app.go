@@ -54,8 +54,10 @@ type appConfig struct {
 	Groups        groups.Store
 	AdminPassword string // "" disables the admin interface
 	Logger        *slog.Logger
-	// AlwaysGroups and CompanyAlwaysGroups are the OTRS settings of the
-	// same names, shown on the groups screen.
+	// GroupSupportOff, AlwaysGroups and CompanyAlwaysGroups are OTRS's
+	// CustomerGroupSupport (turned off), CustomerGroupAlwaysGroups and
+	// CustomerGroupCompanyAlwaysGroups, shown on the groups screen.
+	GroupSupportOff                   bool
 	AlwaysGroups, CompanyAlwaysGroups []string
 }
 
@@ -115,7 +117,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		adminPW:  cfg.AdminPassword,
 		sessions: map[string]*session{},
 		stamps:   map[string]uint64{},
-		gcfg:     groups.Config{Support: true, AlwaysGroups: cfg.AlwaysGroups, CompanyAlwaysGroups: cfg.CompanyAlwaysGroups},
+		gcfg:     groups.Config{Support: !cfg.GroupSupportOff, AlwaysGroups: cfg.AlwaysGroups, CompanyAlwaysGroups: cfg.CompanyAlwaysGroups},
 	}
 	if a.store == nil {
 		a.store = groups.NewMemoryStore()
@@ -466,6 +468,18 @@ func (a *app) dropSession(s *session) {
 	a.mu.Lock()
 	delete(a.sessions, s.id)
 	a.mu.Unlock()
+}
+
+// anonPage renders a page of a login form: with the request's session, or
+// a new anonymous one, for the CSRF token.
+func (a *app) anonPage(w http.ResponseWriter, r *http.Request, area, page string, v view) {
+	s, err := a.anonSession(w, r, area)
+	if err != nil {
+		a.failErr(w, r, err)
+		return
+	}
+	v.Area, v.CSRF = area, s.csrf
+	a.render(w, http.StatusOK, page, v)
 }
 
 // endSession forgets the session and clears its cookie.

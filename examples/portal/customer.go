@@ -87,17 +87,11 @@ var loginMessages = map[string]string{
 }
 
 func (a *app) customerLoginPage(w http.ResponseWriter, r *http.Request) {
-	s, err := a.anonSession(w, r, "customer")
-	if err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	if s.login != "" && !a.stale(s) {
+	if s := a.lookup(r, "customer"); s != nil && s.login != "" && !a.stale(s) {
 		http.Redirect(w, r, "/customer/", http.StatusSeeOther)
 		return
 	}
-	a.render(w, http.StatusOK, "login", view{Title: "Log in", Area: "customer", CSRF: s.csrf,
-		Flash: loginMessages[r.URL.Query().Get("m")]})
+	a.anonPage(w, r, "customer", "login", view{Title: "Log in", Flash: loginMessages[r.URL.Query().Get("m")]})
 }
 
 func (a *app) customerLogin(w http.ResponseWriter, r *http.Request) {
@@ -155,12 +149,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request, s *session, _ backe
 }
 
 func (a *app) forgotPage(w http.ResponseWriter, r *http.Request) {
-	s, err := a.anonSession(w, r, "customer")
-	if err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	a.render(w, http.StatusOK, "forgot", view{Title: "Forgot password", Area: "customer", CSRF: s.csrf})
+	a.anonPage(w, r, "customer", "forgot", view{Title: "Forgot password"})
 }
 
 // forgot makes a reset token and "mails" the link by logging it. The page
@@ -195,13 +184,7 @@ func baseURL(r *http.Request) string {
 }
 
 func (a *app) resetPage(w http.ResponseWriter, r *http.Request) {
-	s, err := a.anonSession(w, r, "customer")
-	if err != nil {
-		a.failErr(w, r, err)
-		return
-	}
-	a.render(w, http.StatusOK, "reset", view{Title: "Set a new password", Area: "customer", CSRF: s.csrf,
-		Form: map[string]string{"token": r.URL.Query().Get("token")}})
+	a.anonPage(w, r, "customer", "reset", view{Title: "Set a new password", Form: map[string]string{"token": r.URL.Query().Get("token")}})
 }
 
 func (a *app) reset(w http.ResponseWriter, r *http.Request) {

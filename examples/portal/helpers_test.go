@@ -173,6 +173,14 @@ func (c *client) adminLogin() {
 	require.Equal(c.e.t, http.StatusSeeOther, r.status, r.body)
 }
 
+// adminClient is a new browser with the admin logged in.
+func (e *env) adminClient() *client {
+	e.t.Helper()
+	c := e.client()
+	c.adminLogin()
+	return c
+}
+
 // hiddenValue gives the value of the hidden input name on the last page.
 func (c *client) hiddenValue(name string) string {
 	c.e.t.Helper()

@@ -39,11 +39,7 @@ func openLDAP(context.Context) (stores, error) {
 		return stores{}, errors.New("-ldap-preset: want openldap or ad")
 	}
 	cfg.Name = "ldap"
-	for _, u := range strings.Split(*ldapURL, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			cfg.URLs = append(cfg.URLs, u)
-		}
-	}
+	cfg.URLs = splitList(*ldapURL)
 	cfg.BaseDN, cfg.BindDN, cfg.StartTLS = *ldapBaseDN, *ldapBindDN, *ldapStartTLS
 	cfg.BindPassword = *ldapBindPassword
 	if cfg.BindPassword == "" {

@@ -71,7 +71,21 @@ var (
 	tlsCert       = flag.String("tls-cert", "", "PEM certificate file: serve HTTPS (with -tls-key)")
 	tlsKey        = flag.String("tls-key", "", "PEM key file for -tls-cert")
 	backendName   = flag.String("backend", "memory", "the customer-user backend: memory, sql or ldap")
+	groupSupport  = flag.Bool("group-support", true, "CustomerGroupSupport: queue access by the group permissions (off: every valid queue for every valid customer)")
+	alwaysGroups  = flag.String("always-groups", "", "CustomerGroupAlwaysGroups: comma-separated groups every customer holds with every key")
+	companyAlways = flag.String("company-always-groups", "", "CustomerGroupCompanyAlwaysGroups: comma-separated groups every company holds")
 )
+
+// splitList splits a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 func main() {
 	flag.Parse()
@@ -109,7 +123,8 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger, which string, 
 	if adminPW == "" {
 		adminPW = os.Getenv("PORTAL_ADMIN_PASSWORD")
 	}
-	a, err := newApp(ctx, appConfig{Backend: b, Prefs: st.Prefs, Groups: st.Groups, AdminPassword: adminPW, Logger: logger})
+	a, err := newApp(ctx, appConfig{Backend: b, Prefs: st.Prefs, Groups: st.Groups, AdminPassword: adminPW, Logger: logger,
+		GroupSupportOff: !*groupSupport, AlwaysGroups: splitList(*alwaysGroups), CompanyAlwaysGroups: splitList(*companyAlways)})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/helpdeskkit/customeruser/backend"
+	"github.com/helpdeskkit/customeruser/memorybackend"
 )
 
 func TestCustomerLoginAndTickets(t *testing.T) {
@@ -142,8 +144,7 @@ func TestCSRFRefused(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, r.status)
 	assert.Equal(t, http.StatusOK, c.get("/customer/").status, "still logged in")
 
-	a := e.client()
-	a.adminLogin()
+	a := e.adminClient()
 	r = a.postRaw("/admin/users/anna/valid", url.Values{"state": {"invalid"}})
 	assert.Equal(t, http.StatusForbidden, r.status)
 	u, err := e.app.dir.Get(t.Context(), "anna")
@@ -167,8 +168,7 @@ func TestLockout(t *testing.T) {
 	assert.Contains(t, r.body, "Your account is temporarily locked.")
 
 	// The admin sets bert valid again; the login works.
-	a := e.client()
-	a.adminLogin()
+	a := e.adminClient()
 	r = a.post("/admin/users/bert", "/admin/users/bert/valid", url.Values{"state": {"valid"}})
 	assert.Equal(t, http.StatusSeeOther, r.status)
 	c.login("bert", "bert-demo-2")
@@ -228,8 +228,7 @@ func TestDeactivatedUsersSessionEnds(t *testing.T) {
 	c.login("anna", "anna-demo-1")
 	require.Equal(t, http.StatusOK, c.get("/customer/").status)
 
-	a := e.client()
-	a.adminLogin()
+	a := e.adminClient()
 	r := a.post("/admin/users/anna", "/admin/users/anna/valid", url.Values{"state": {"invalid-temporarily"}})
 	require.Equal(t, http.StatusSeeOther, r.status)
 	assert.Contains(t, a.get("/admin/users/anna").body, "Customer user anna is now invalid-temporarily.")
@@ -414,8 +413,7 @@ func TestAdminLogin(t *testing.T) {
 
 func TestAdminCreateUser(t *testing.T) {
 	e := newEnv(t, testAdminPW)
-	c := e.client()
-	c.adminLogin()
+	c := e.adminClient()
 	r := c.get("/admin/users/new")
 	require.Equal(t, http.StatusOK, r.status)
 	for _, label := range []string{"Login *", "First name *", "Last name *", "Email *", "Customer ID *", "Password *"} {
@@ -527,8 +525,7 @@ func TestAdminEditAndStaleForm(t *testing.T) {
 
 func TestDeleteIsRefused(t *testing.T) {
 	e := newEnv(t, testAdminPW)
-	c := e.client()
-	c.adminLogin()
+	c := e.adminClient()
 	for _, cl := range []*client{c, e.client()} { // logged in or not
 		r := cl.do(http.MethodDelete, "/admin/users/anna", nil, "")
 		assert.Equal(t, http.StatusMethodNotAllowed, r.status)
@@ -549,8 +546,7 @@ func TestAdminSearchAndPaging(t *testing.T) {
 			Email: fmt.Sprintf("u%02d@many.example.org", i), CustomerID: "MANY"}, "")
 		require.NoError(t, err)
 	}
-	c := e.client()
-	c.adminLogin()
+	c := e.adminClient()
 	r := c.get("/admin/users?customer=MANY")
 	require.Equal(t, http.StatusOK, r.status)
 	assert.Contains(t, r.body, "user00")
@@ -584,8 +580,7 @@ func TestAdminSearchAndPaging(t *testing.T) {
 
 func TestGroupsGrantRevokeAndExplain(t *testing.T) {
 	e := newEnv(t, testAdminPW)
-	a := e.client()
-	a.adminLogin()
+	a := e.adminClient()
 	r := a.get("/admin/groups")
 	require.Equal(t, http.StatusOK, r.status)
 	assert.Contains(t, r.body, "on: groups come from the rows below")
@@ -656,8 +651,7 @@ func TestBoundedBodyAndUnavailable(t *testing.T) {
 	assert.NotContains(t, r.body, "ppppp")
 
 	c.login("anna", "anna-demo-1")
-	a := e.client()
-	a.adminLogin()
+	a := e.adminClient()
 	e.be.down.Store(true)
 	r = c.get("/customer/")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
@@ -668,4 +662,40 @@ func TestBoundedBodyAndUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	e.be.down.Store(false)
 	assert.Equal(t, http.StatusOK, c.get("/customer/").status, "the session survived the outage")
+}
+
+func TestGroupConfigShownAndApplied(t *testing.T) {
+	mb, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &hasher})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		cfg       appConfig
+		shown     []string
+		annaMayIn []string
+	}{
+		{appConfig{AlwaysGroups: []string{"billing"}, CompanyAlwaysGroups: []string{"projects"}},
+			[]string{"on: groups come from the rows below", "CustomerGroupAlwaysGroups</dt><dd>billing", "CustomerGroupCompanyAlwaysGroups</dt><dd>projects"},
+			[]string{"Support", "Billing", "Projects"}},
+		{appConfig{GroupSupportOff: true},
+			[]string{"off: every valid group grants every key"},
+			[]string{"Support", "Billing", "Projects"}},
+	} {
+		tc.cfg.Backend, tc.cfg.AdminPassword, tc.cfg.Logger = mb, testAdminPW, slog.New(slog.DiscardHandler)
+		a, err := newApp(t.Context(), tc.cfg)
+		require.NoError(t, err)
+		e := &env{t: t, app: a, srv: httptest.NewServer(a.Handler())}
+		t.Cleanup(e.srv.Close)
+		if _, err := a.dir.Get(t.Context(), "anna"); err != nil {
+			require.NoError(t, a.seedDemo(t.Context()))
+		}
+		r := e.adminClient().get("/admin/groups")
+		for _, s := range tc.shown {
+			assert.Contains(t, r.body, s)
+		}
+		c := e.client()
+		c.login("anna", "anna-demo-1")
+		r = c.get("/customer/tickets/new")
+		for _, q := range tc.annaMayIn {
+			assert.Contains(t, r.body, `<option value="`+q+`"`)
+		}
+	}
 }
