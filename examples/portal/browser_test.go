@@ -325,6 +325,10 @@ func walkThroughWith(t *testing.T, which, chromiumPath string) {
 	require.EqualValues(t, http.StatusOK, adm.submit(`form[action="/admin/users"] button`))
 	assert.Contains(t, adm.text(), "Customer user dora added.")
 	adm.shot("09-admin-user")
+	adm.fill("#City", "Köln")
+	require.EqualValues(t, http.StatusOK, adm.submit(`form[action="/admin/users/dora"] button`))
+	assert.Contains(t, adm.text(), "Customer user dora saved.")
+	assert.Equal(t, "Köln", evaluate[string](adm, "document.querySelector('#City').value"))
 
 	// dora logs in: no queue to open tickets in yet.
 	require.EqualValues(t, http.StatusOK, cust.submit(`form[action="/customer/logout"] button`))
