@@ -63,6 +63,13 @@ func (f *flaky) Get(ctx context.Context, login string) (backend.CustomerUser, er
 	return f.CustomerUserBackend.Get(ctx, login)
 }
 
+func (f *flaky) Authenticate(ctx context.Context, login, pw string) (backend.CustomerUser, error) {
+	if f.down.Load() {
+		return backend.CustomerUser{}, backend.OpError(f.Name(), "authenticate", backend.ErrUnavailable)
+	}
+	return f.CustomerUserBackend.Authenticate(ctx, login, pw)
+}
+
 func (f *flaky) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	if f.down.Load() {
 		return nil, backend.OpError(f.Name(), "search", backend.ErrUnavailable)

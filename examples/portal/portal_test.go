@@ -660,8 +660,15 @@ func TestBoundedBodyAndUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	r = a.get("/admin/users/anna")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	l := e.client()
+	r = l.post("/customer/login", "/customer/login", url.Values{"login": {"bert"}, "password": {"bert-demo-2"}})
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, "a login while the directory is down")
+	assert.Contains(t, r.body, "not reachable at the moment")
+	r = l.post("/customer/forgot", "/customer/forgot", url.Values{"login": {"bert"}})
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	e.be.down.Store(false)
 	assert.Equal(t, http.StatusOK, c.get("/customer/").status, "the session survived the outage")
+	assert.Zero(t, mustFailed(t, e, "bert"), "an outage is no failed login")
 }
 
 func TestGroupConfigShownAndApplied(t *testing.T) {
@@ -698,4 +705,11 @@ func TestGroupConfigShownAndApplied(t *testing.T) {
 			assert.Contains(t, r.body, `<option value="`+q+`"`)
 		}
 	}
+}
+
+func mustFailed(t *testing.T, e *env, login string) int {
+	t.Helper()
+	n, err := e.app.dir.FailedLogins(t.Context(), login)
+	require.NoError(t, err)
+	return n
 }
