@@ -43,6 +43,11 @@ const (
 	adminCookie    = "portal_admin"
 	// adminLogin is the admin interface's one user.
 	adminLogin = "admin"
+	// prefSessionEpoch is the portal's own preference counting a user's
+	// password changes: in the preference store, so that on SQL every
+	// instance of the portal ends the user's sessions, not only the one that
+	// changed the password.
+	prefSessionEpoch = "PortalSessionEpoch"
 )
 
 // appConfig is what newApp needs.
@@ -66,6 +71,7 @@ type appConfig struct {
 type app struct {
 	dir     *policy.Directory
 	store   groups.Store
+	prefs   policy.PreferenceStore
 	res     *groups.Resolver
 	gcfg    groups.Config
 	queues  *tickets.StaticSource
@@ -92,6 +98,7 @@ type session struct {
 	area     string // "customer" or "admin"
 	login    string
 	stamp    uint64
+	epoch    int
 	expires  time.Time
 	flash    string
 }
@@ -125,6 +132,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if cfg.Prefs == nil {
 		cfg.Prefs = policy.NewMemoryPreferences()
 	}
+	a.prefs = cfg.Prefs
 	// The queues' groups, added when missing (a second start on the same
 	// SQL database finds them).
 	for _, q := range portalQueues {
@@ -164,7 +172,13 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 // observe ends the sessions of a user whose password changed (by the user,
 // a reset or an admin) or who was renamed, and logs the event (which never
 // carries a password or token).
-func (a *app) observe(_ context.Context, e policy.Event) {
+func (a *app) observe(ctx context.Context, e policy.Event) {
+	if e.Type == policy.EventPasswordChanged {
+		if _, err := a.prefs.Increment(context.WithoutCancel(ctx), e.Login, prefSessionEpoch, 1); err != nil {
+			// This instance's sessions still end (the stamps below).
+			a.log.Error("recording a password change for the other portal instances", "login", e.Login, "error", err)
+		}
+	}
 	switch e.Type {
 	case policy.EventPasswordChanged, policy.EventRenamed:
 		a.mu.Lock()
@@ -431,6 +445,12 @@ func (a *app) lookup(r *http.Request, area string) *session {
 // SameSite=Lax, Secure over TLS, scoped to the area's path.
 func (a *app) newSession(w http.ResponseWriter, r *http.Request, area, login string) (*session, error) {
 	s := &session{id: randomToken(), csrf: randomToken(), area: area, login: login, expires: time.Now().Add(sessionTTL)}
+	if area == "customer" && login != "" {
+		var err error
+		if s.epoch, err = a.prefs.Increment(r.Context(), login, prefSessionEpoch, 0); err != nil {
+			return nil, err
+		}
+	}
 	a.mu.Lock()
 	if len(a.sessions) >= maxSessions {
 		now := time.Now()
@@ -504,11 +524,18 @@ func (a *app) setFlash(s *session, msg string) {
 	a.mu.Unlock()
 }
 
-// stale reports whether the user's password changed since the session began.
-func (a *app) stale(s *session) bool {
+// stale reports whether the user's password changed since the session
+// began: here (the stamps) or, through the shared preference store, on
+// another instance.
+func (a *app) stale(ctx context.Context, s *session) (bool, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.stamps[backend.IdentityKey(s.login)] != s.stamp
+	changed := a.stamps[backend.IdentityKey(s.login)] != s.stamp
+	a.mu.Unlock()
+	if changed {
+		return true, nil
+	}
+	epoch, err := a.prefs.Increment(ctx, s.login, prefSessionEpoch, 0)
+	return epoch != s.epoch, err
 }
 
 // parseForm reads a POST form and checks its CSRF token against s. It

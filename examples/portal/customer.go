@@ -50,7 +50,12 @@ func (a *app) customer(h customerHandler) http.HandlerFunc {
 			a.toLogin(w, r, "")
 			return
 		}
-		if a.stale(s) {
+		stale, err := a.stale(r.Context(), s)
+		if err != nil {
+			a.failErr(w, r, err)
+			return
+		}
+		if stale {
 			a.endSession(w, s)
 			a.toLogin(w, r, "ended")
 			return
@@ -87,7 +92,7 @@ var loginMessages = map[string]string{
 }
 
 func (a *app) customerLoginPage(w http.ResponseWriter, r *http.Request) {
-	if s := a.lookup(r, "customer"); s != nil && s.login != "" && !a.stale(s) {
+	if s := a.lookup(r, "customer"); s != nil && s.login != "" {
 		http.Redirect(w, r, "/customer/", http.StatusSeeOther)
 		return
 	}

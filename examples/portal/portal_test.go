@@ -15,6 +15,7 @@ import (
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/memorybackend"
+	"github.com/helpdeskkit/customeruser/policy"
 )
 
 func TestCustomerLoginAndTickets(t *testing.T) {
@@ -712,4 +713,30 @@ func mustFailed(t *testing.T, e *env, login string) int {
 	n, err := e.app.dir.FailedLogins(t.Context(), login)
 	require.NoError(t, err)
 	return n
+}
+
+// TestPasswordChangeEndsSessionsOnOtherInstances: two portals on one
+// directory and one preference store (as two instances on one SQL
+// database); a password changed on one ends the sessions on the other.
+func TestPasswordChangeEndsSessionsOnOtherInstances(t *testing.T) {
+	mb, err := memorybackend.New(memorybackend.Config{Name: "memory", Hasher: &hasher})
+	require.NoError(t, err)
+	prefs := policy.NewMemoryPreferences()
+	var envs [2]*env
+	for i := range envs {
+		a, err := newApp(t.Context(), appConfig{Backend: mb, Prefs: prefs, Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		envs[i] = &env{t: t, app: a, srv: httptest.NewServer(a.Handler())}
+		t.Cleanup(envs[i].srv.Close)
+	}
+	require.NoError(t, envs[0].app.seedDemo(t.Context()))
+	here, there := envs[0].client(), envs[1].client()
+	here.login("anna", "anna-demo-1")
+	there.login("anna", "anna-demo-1")
+	r := here.post("/customer/account", "/customer/password", url.Values{"old": {"anna-demo-1"}, "new": {"Other-inst-5"}, "confirm": {"Other-inst-5"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	r = there.get("/customer/")
+	assert.Equal(t, "/customer/login?m=ended", r.h.Get("Location"))
+	there.login("anna", "Other-inst-5")
+	assert.Equal(t, http.StatusOK, there.get("/customer/").status)
 }
