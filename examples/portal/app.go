@@ -66,6 +66,38 @@ type appConfig struct {
 	AlwaysGroups, CompanyAlwaysGroups []string
 }
 
+// String, GoString and LogValue print appConfig without the admin password.
+func (c appConfig) String() string {
+	return fmt.Sprintf("appConfig{Backend: %s, AdminInterface: %t}", c.Backend.Name(), c.AdminPassword != "")
+}
+
+// GoString is String.
+func (c appConfig) GoString() string { return c.String() }
+
+// LogValue is String.
+func (c appConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// String, GoString and LogValue print a session without its ID and CSRF token.
+func (s *session) String() string {
+	return fmt.Sprintf("session{area: %s, login: %q}", s.area, s.login)
+}
+
+// GoString is String.
+func (s *session) GoString() string { return s.String() }
+
+// LogValue is String.
+func (s *session) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// String, GoString and LogValue print the app without its sessions or the
+// admin password.
+func (a *app) String() string { return "portal on " + a.dir.String() }
+
+// GoString is String.
+func (a *app) GoString() string { return a.String() }
+
+// LogValue is String.
+func (a *app) LogValue() slog.Value { return slog.StringValue(a.String()) }
+
 // app is the portal: the Directory over the backend, the group store, the
 // queues, the example's own tickets and the sessions.
 type app struct {

@@ -740,3 +740,30 @@ func TestPasswordChangeEndsSessionsOnOtherInstances(t *testing.T) {
 	there.login("anna", "Other-inst-5")
 	assert.Equal(t, http.StatusOK, there.get("/customer/").status)
 }
+
+// TestPrintingIsSafe: the types holding the admin password, session IDs
+// and CSRF tokens print none of them.
+func TestPrintingIsSafe(t *testing.T) {
+	e := newEnv(t, testAdminPW)
+	c := e.client()
+	c.login("anna", "anna-demo-1")
+	e.app.mu.Lock()
+	var s *session
+	for _, x := range e.app.sessions {
+		s = x
+	}
+	e.app.mu.Unlock()
+	require.NotNil(t, s)
+	cfg := appConfig{Backend: e.be, AdminPassword: testAdminPW}
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	for _, v := range []any{cfg, &cfg, s, e.app} {
+		log.Info("x", "v", v)
+		for _, out := range []string{fmt.Sprint(v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v), buf.String()} {
+			assert.NotContains(t, out, testAdminPW)
+			assert.NotContains(t, out, s.id)
+			assert.NotContains(t, out, s.csrf)
+		}
+	}
+	assert.Contains(t, fmt.Sprint(s), `login: "anna"`)
+}
