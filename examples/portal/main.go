@@ -12,9 +12,16 @@
 //	go run ./examples/portal -backend sql -dsn 'user:pw@tcp(127.0.0.1:3306)/otrs'
 //	go run ./examples/portal -backend ldap -h                  # the LDAP flags
 //
-// The pages are plain html/template with one CSS file and no JavaScript.
-// Sessions, CSRF tokens and tickets live in memory; the customer users in the
-// chosen backend.
+// The pages are plain html/template with one CSS file and no JavaScript,
+// every form carries a CSRF token, session cookies are HttpOnly and
+// SameSite=Lax (Secure with -tls-cert/-tls-key) and get a new ID at login,
+// and a customer's session ends at the next request once the user is no
+// longer valid or has changed their password. Sessions and the example's
+// tickets live in memory; the customer users in the chosen backend; with
+// -backend sql the failed-login counts, reset tokens and group permissions
+// live in the same database (the OTRS tables customer_preferences and
+// group_customer_user, group_customer and the groups table), elsewhere in
+// memory.
 package main
 
 import (
