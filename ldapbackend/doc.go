@@ -108,6 +108,18 @@
 // within one second then share a stamp (there only the per-Backend lock of
 // Update separates them).
 //
+// # Customer groups from directory groups
+//
+// Backend.GroupResolver gives a backend.GroupResolver (policy.Config.Groups)
+// that maps directory groups to customer groups with permission keys
+// (GroupMapping). It finds the groups holding the user's entry by member
+// lookups (GroupsByMember, the default: any directory), by memberOf
+// (GroupsByMemberOf: OpenLDAP's memberof overlay, Active Directory) or in
+// one search with Active Directory's in-chain rule (GroupsInChain). Nested
+// groups are followed up to GroupsConfig.MaxDepth levels (default
+// DefaultGroupDepth), a cycle stops where it closes, and every DN sent in a
+// filter is escaped.
+//
 // # Authentication
 //
 // Authenticate finds the entry on a service connection, then binds as its DN

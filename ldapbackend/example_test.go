@@ -144,3 +144,38 @@ func ExampleBackend_Search_paging() {
 		q.After = page[len(page)-1].Login
 	}
 }
+
+// Customer groups from directory groups: members of "Portal Sales"
+// (directly or through groups nested in it) may open tickets in the Sales
+// queues; members of "Helpdesk Admins" hold every key on Support. The
+// resolver is the Directory's Config.Groups.
+func ExampleBackend_GroupResolver() {
+	cfg := ldapbackend.OpenLDAP()
+	cfg.URLs = []string{"ldaps://ldap.example.com"}
+	cfg.BindDN = "cn=helpdesk,ou=services,dc=example,dc=com"
+	cfg.BindPassword = os.Getenv("LDAP_BIND_PASSWORD")
+	cfg.BaseDN = "ou=people,dc=example,dc=com"
+	b, err := ldapbackend.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	groups, err := b.GroupResolver(ldapbackend.GroupsConfig{
+		BaseDN: "ou=groups,dc=example,dc=com",
+		Groups: []ldapbackend.GroupMapping{
+			{DN: "cn=Portal Sales,ou=groups,dc=example,dc=com", Group: "Sales", Keys: []string{"ro", "create"}},
+			{DN: "cn=Helpdesk Admins,ou=groups,dc=example,dc=com", Group: "Support", Keys: []string{"rw"}},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	perms, err := groups.Groups(context.Background(), backend.CustomerUser{Login: "huber"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range perms {
+		fmt.Println(p.Group, p.Permission)
+	}
+}

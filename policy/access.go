@@ -155,9 +155,98 @@ func (s TicketScope) SQL() (string, []any) {
 
 // access holds what the rules need for one customer and key.
 type access struct {
-	user   backend.CustomerUser
-	queues []tickets.Queue // all queues of the source
-	grants map[string]bool // identity key of each group that gives the key
+	user    backend.CustomerUser
+	qi      *queueIndex   // the queues of the source
+	granted []*queueGroup // the queue groups that give the key (may repeat)
+}
+
+// grants reports whether the group with this identity key gives the key.
+func (a access) grants(groupKey string) bool {
+	for _, g := range a.granted {
+		if g.key == groupKey {
+			return true
+		}
+	}
+	return false
+}
+
+// queueIndex is the queues of Config.Queues with what access needs of them
+// computed once: per group (by the name the queues spell it and by its
+// identity key) the positions of its valid queues. It is read-only once
+// built, so calls share it; for a tickets.Versioned source the Directory
+// keeps it between calls until the source's version changes.
+type queueIndex struct {
+	version uint64
+	queues  []tickets.Queue
+	byName  map[string]*queueGroup // group name as the queues spell it
+	byKey   map[string]*queueGroup // group identity key
+}
+
+// queueGroup is one group of the queues: its identity key and the
+// positions of its valid queues.
+type queueGroup struct {
+	key   string
+	valid []int32
+}
+
+func newQueueIndex(qs []tickets.Queue, version uint64) *queueIndex {
+	qi := &queueIndex{version: version, queues: qs, byName: map[string]*queueGroup{}, byKey: map[string]*queueGroup{}}
+	for i, q := range qs {
+		if q.Group == "" {
+			continue
+		}
+		g := qi.group(q.Group)
+		if g == nil {
+			k := backend.IdentityKey(q.Group)
+			if g = qi.byKey[k]; g == nil {
+				g = &queueGroup{key: k}
+				qi.byKey[k] = g
+			}
+			qi.byName[q.Group] = g
+		}
+		if q.Valid == backend.Valid {
+			g.valid = append(g.valid, int32(i))
+		}
+	}
+	return qi
+}
+
+// group finds the queue group of a group name (any spelling of its
+// identity), or nil when no queue is in it.
+func (qi *queueIndex) group(name string) *queueGroup {
+	if g, ok := qi.byName[name]; ok {
+		return g
+	}
+	return qi.byKey[backend.IdentityKey(name)]
+}
+
+// queueIndex returns the index of the current queues: the kept one when the
+// source is tickets.Versioned and its version has not changed, else a new
+// one (kept for the next call when the source is Versioned).
+func (d *Directory) queueIndex(ctx context.Context) (*queueIndex, error) {
+	vs, versioned := d.cfg.Queues.(tickets.Versioned)
+	var version uint64
+	if versioned {
+		v, err := vs.QueuesVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if cur := d.queues.Load(); cur != nil && cur.version == v {
+			return cur, nil
+		}
+		version = v
+	}
+	// A change between QueuesVersion and Queues stores newer queues under
+	// the older version: the next call sees a new version and rebuilds.
+	qs, err := d.cfg.Queues.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	qi := newQueueIndex(qs, version)
+	if versioned {
+		d.queues.Store(qi)
+	}
+	return qi, nil
 }
 
 // loadAccess reads the user (never served for an invalid one), the groups
@@ -181,39 +270,44 @@ func (d *Directory) loadAccess(ctx context.Context, op, login, key string) (acce
 	if f.user.Valid != backend.Valid {
 		return a, nil // an invalid customer user has no access
 	}
+	if a.qi, err = d.queueIndex(ctx); err != nil {
+		return access{}, d.opErr(op, err)
+	}
 	perms, err := d.cfg.Groups.Groups(ctx, f.user)
 	if err != nil {
 		return access{}, d.opErr(op, err)
 	}
-	a.grants = make(map[string]bool, len(perms))
+	a.granted = make([]*queueGroup, 0, len(perms))
 	for _, p := range perms {
 		if p.Satisfies(key) {
-			a.grants[backend.IdentityKey(p.Group)] = true
+			if g := a.qi.group(p.Group); g != nil {
+				a.granted = append(a.granted, g)
+			}
 		}
-	}
-	if a.queues, err = d.cfg.Queues.Queues(ctx); err != nil {
-		return access{}, d.opErr(op, err)
 	}
 	return a, nil
 }
 
-// usable lists the valid queues whose group gives the key.
+// usable lists the valid queues whose group gives the key, in the source's
+// order.
 func (a access) usable() []tickets.Queue {
-	if len(a.grants) == 0 {
+	if len(a.granted) == 0 {
 		return nil
 	}
-	ok := make([]bool, len(a.queues))
+	mark := make([]bool, len(a.qi.queues))
 	n := 0
-	for i, q := range a.queues {
-		if q.Valid == backend.Valid && q.Group != "" && a.grants[backend.IdentityKey(q.Group)] {
-			ok[i] = true
-			n++
+	for _, g := range a.granted {
+		for _, i := range g.valid {
+			if !mark[i] {
+				mark[i] = true
+				n++
+			}
 		}
 	}
 	out := make([]tickets.Queue, 0, n)
-	for i, q := range a.queues {
-		if ok[i] {
-			out = append(out, q)
+	for i, ok := range mark {
+		if ok {
+			out = append(out, a.qi.queues[i])
 		}
 	}
 	return out
@@ -356,7 +450,7 @@ func (d *Directory) ExplainAccess(ctx context.Context, login, queue, key string)
 		out.Reason = ReasonUserInvalid
 		return out, nil
 	}
-	q, ok := tickets.ByName(a.queues)[backend.IdentityKey(queue)]
+	q, ok := tickets.ByName(a.qi.queues)[backend.IdentityKey(queue)]
 	switch {
 	case !ok:
 		out.Reason = ReasonUnknownQueue
@@ -377,7 +471,7 @@ func (d *Directory) ExplainAccess(ctx context.Context, login, queue, key string)
 		out.Granted, out.Reason, out.Group = e.Granted, AccessReason(e.Rule), &e
 		return out, nil
 	}
-	out.Granted = a.grants[backend.IdentityKey(q.Group)]
+	out.Granted = a.grants(backend.IdentityKey(q.Group))
 	out.Reason = AccessReason(groups.RuleNoGrant)
 	if out.Granted {
 		out.Reason = "membership"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,7 +59,10 @@ func newScenario(t *testing.T, cfg policy.Config, gcfg groups.Config) scenario {
 	h := minHasher
 	b := newMemory(t, "local", false, users...)
 	cfg.Backends = []backend.CustomerUserBackend{b}
-	cfg.Hasher, cfg.Groups, cfg.Queues = &h, res, tickets.Static(qs...)
+	cfg.Hasher, cfg.Groups = &h, res
+	if cfg.Queues == nil {
+		cfg.Queues = tickets.Static(qs...)
+	}
 	d, err := policy.NewDirectory(cfg)
 	require.NoError(t, err)
 	return scenario{dir: d, store: store, tickets: ts, queues: qs}
@@ -264,4 +268,59 @@ func TestTicketScopeSQL(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM ticket").Scan(&n))
 	assert.Equal(t, 4, n)
+}
+
+// versionedQueues is a changing tickets.Versioned source that counts reads.
+type versionedQueues struct {
+	mu      sync.Mutex
+	queues  []tickets.Queue
+	version uint64
+	reads   int
+}
+
+func (s *versionedQueues) Queues(context.Context) ([]tickets.Queue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	return slices.Clone(s.queues), nil
+}
+
+func (s *versionedQueues) QueuesVersion(context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version, nil
+}
+
+func (s *versionedQueues) set(qs ...tickets.Queue) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queues = qs
+	s.version++
+}
+
+// The Directory keeps its queue index for a Versioned source and reads the
+// queues again only when the version changes: a queue made invalid or moved
+// to another group shows at the next call.
+func TestQueueIndexFollowsVersion(t *testing.T) {
+	ctx := t.Context()
+	src := &versionedQueues{}
+	src.set(tickets.Queue{ID: 1, Name: "Q0", Group: "G0", Valid: backend.Valid}, tickets.Queue{ID: 2, Name: "Q1", Group: "G1", Valid: backend.Valid})
+	s := newScenario(t, policy.Config{Queues: src}, groups.Config{})
+	got, err := s.dir.Queues(ctx, "u0", backend.PermRO)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q0"}, names(got))
+	for range 5 {
+		_, err = s.dir.Queues(ctx, "u1", backend.PermRO)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, src.reads, "an unchanged version is served from the kept index")
+
+	src.set(tickets.Queue{ID: 1, Name: "Q0", Group: "G0", Valid: backend.Invalid}, tickets.Queue{ID: 2, Name: "Q1", Group: "g0", Valid: backend.Valid})
+	got, err = s.dir.Queues(ctx, "u0", backend.PermRO)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Q1"}, names(got), "the invalid queue is gone, the moved one (another spelling of G0) is in")
+	assert.Equal(t, 2, src.reads)
+	got, err = s.dir.Queues(ctx, "u1", backend.PermRO)
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }

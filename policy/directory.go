@@ -28,6 +28,9 @@ type Directory struct {
 	readOnly bool
 	// getLatency is each backend's moving average of Get, in nanoseconds.
 	getLatency []atomic.Int64
+	// queues is the queue index kept between calls for a tickets.Versioned
+	// Config.Queues (see queueIndex).
+	queues atomic.Pointer[queueIndex]
 }
 
 var _ backend.CustomerUserBackend = (*Directory)(nil)

@@ -11,9 +11,11 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 [ -x /usr/sbin/slapd ] || need+=(slapd)
 [ -x /usr/sbin/slapadd ] || need+=(slapd)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
+# Headless Chromium for the browser test of examples/portal (driven by chromedp).
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
-	echo "install-deps: MariaDB and slapd are installed"
+	echo "install-deps: MariaDB, slapd and Chromium are installed"
 	exit 0
 fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

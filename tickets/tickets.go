@@ -39,12 +39,34 @@ type QueueSource interface {
 	Queues(ctx context.Context) ([]Queue, error)
 }
 
-// StaticSource is a QueueSource over a fixed list (see Static).
+// Versioned is implemented by a QueueSource that can tell cheaply whether
+// its queues changed. QueuesVersion returns a number that differs whenever
+// Queues would return something else (a source whose queues never change
+// returns a constant). policy.Directory keeps its index of the queues
+// between calls for a Versioned source and rebuilds it when the version
+// changes; a source that is not Versioned is read on every call.
+type Versioned interface {
+	QueuesVersion(ctx context.Context) (uint64, error)
+}
+
+// StaticSource is a QueueSource over a fixed list (see Static). Its queues
+// never change, so it is Versioned with a constant version.
 type StaticSource struct {
 	queues []Queue
 }
 
-var _ QueueSource = (*StaticSource)(nil)
+var (
+	_ QueueSource = (*StaticSource)(nil)
+	_ Versioned   = (*StaticSource)(nil)
+)
+
+// QueuesVersion implements Versioned: a StaticSource never changes.
+func (s *StaticSource) QueuesVersion(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, backend.OpError("tickets static", "queues", err)
+	}
+	return 1, nil
+}
 
 // Static returns a QueueSource holding a copy of queues, ordered by name.
 // A queue with zero Valid is Valid.
