@@ -101,20 +101,51 @@
 // instead of scanning the table. Rare expansions ("strasse" for "Straße")
 // that the collation's LIKE does not make are not found by SQL.
 //
-// Results are in login order (backend.CompareLogins): MariaDB orders by the
-// lower-cased login in code-point order, and each page is sorted by
-// CompareLogins. Query.After is a keyset cursor on the same order, so an
-// admin list pages through any number of users without offsets; rows the
-// Go re-check drops are replaced by reading on from the last row, until
-// Limit (at most backend.MaxLimit) is reached.
+// Results are in login order (backend.CompareLogins), read from an index so
+// that LIMIT stops after the page instead of sorting every match: every
+// write stores the login's identity key in "<login>_ikey" (utf8mb4_bin)
+// with the login it was computed from ("<login>_ikey_of"); the virtual
+// column "<login>_isort" is the key while the login is unchanged, else
+// NULL, and the index on ("<login>_isort", login) gives the order. New
+// tables get them from CreateSchema; on an existing table New logs
+// LogMissingIndexes with the ALTER TABLE that adds them (then run
+// Reindex). Query.After is a keyset cursor on the same order, so an admin
+// list pages through any number of users without offsets; rows the Go
+// re-check drops are replaced by reading on from the last row, until Limit
+// (at most backend.MaxLimit) is reached.
+//
+// Rows another application (Znuny) inserts or renames have no current key
+// ("<login>_isort" is NULL, which sorts first): a search that matches one
+// sees it in its first batch, logs LogStaleSortKeys (at most every ten
+// minutes) and answers exactly another way: the logins of every match
+// (the same scan or index ranges, without sorting whole rows) are ordered
+// in Go and the first page of rows is read. Backend.Reindex stores the
+// missing keys (batched, reading the stale rows from the index); run it
+// from a cron job where Znuny writes to the table. Tables without the sort
+// index are searched that way too.
+//
+// A substring search (no index serves '%word%') reads the sort index in
+// order with a bound (MariaDB's LIMIT ... ROWS EXAMINED, 100 rows per
+// result, 5,000 to 50,000): a frequent word fills the page early; for a
+// rare word it then scans as above. On MySQL it always scans.
 //
 // # Further customer IDs
 //
 // They decide which tickets a user sees, so they are read completely or not
-// at all: with the row in one round trip when GROUP_CONCAT's cap
-// (group_concat_max_len) allows, else by a second query. A user may have at
-// most backend.MaxCustomerIDs in all; a stored user with more gives a
-// *backend.ValidationError (Field CustomerIDs) instead of a part of them.
+// at all: a lookup reads them with the row through a LEFT JOIN on the index
+// of user_id (one query, no subquery), a search batch in one "user_id IN
+// (...)" query. A user may have at most backend.MaxCustomerIDs in all; a
+// stored user with more gives a *backend.ValidationError (Field
+// CustomerIDs) instead of a part of them. Lookups run through statements
+// prepared once per *sql.DB (Backend.Close releases them); interpolateParams
+// in the DSN saves the round trip of preparing on each new connection too.
+//
+// # Bulk import
+//
+// Backend.Import loads records with their stored hashes (a migration) in
+// batches of one transaction and multi-row INSERTs each, checks logins and
+// emails through their indexes, reports progress after each batch and,
+// with ImportOptions.SkipExisting, resumes an interrupted import.
 //
 // # Authenticate
 //

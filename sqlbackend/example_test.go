@@ -107,3 +107,43 @@ func ExampleConfig_hasher() {
 	standard, _ := sqlbackend.New(db, sqlbackend.Config{Hasher: &password.Hasher{Cost: 12}})
 	_, _ = otrsForm, standard
 }
+
+// Migrating users from another system with their stored hashes (here OTRS
+// sha2), in batches, resumable. It needs a server, so it is compiled but
+// not run.
+func ExampleBackend_Import() {
+	ctx := context.Background()
+	var db *sql.DB // opened as in the package example
+	users, err := sqlbackend.New(db, sqlbackend.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	legacy := []sqlbackend.ImportRecord{{
+		User: backend.CustomerUser{Login: "jdoe", FirstName: "John", LastName: "Doe", Email: "jdoe@example.com",
+			CustomerID: "ACME", Valid: backend.Valid},
+		PasswordHash: "2ed06766795d58a4f22d511a672f20a6b096d3fe5b56af3a744678a9a356fd82",
+	}}
+	src := func(yield func(sqlbackend.ImportRecord, error) bool) {
+		for _, r := range legacy {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	p, err := users.Import(ctx, src, sqlbackend.ImportOptions{
+		BatchSize:    2000,
+		SkipExisting: true, // run it again after an interruption: it resumes
+		Progress:     func(p sqlbackend.ImportProgress) { log.Printf("%d stored, last %s", p.Inserted, p.LastLogin) },
+	})
+	var ie *sqlbackend.ImportError
+	if errors.As(err, &ie) {
+		log.Fatalf("record %d (%s): %v", ie.Record, ie.Login, ie.Err)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Inserted, p.Skipped)
+	// After another application wrote to the table:
+	if _, err := users.Reindex(ctx, sqlbackend.ReindexOptions{}); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -122,7 +122,14 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 			foldIdx = append(foldIdx, "KEY "+q(name)+" ("+q(name)+")")
 		}
 	}
+	// The sort key the backend maintains (sortkey.go), so that searches
+	// read in login order from an index.
+	sortDefs, sortIdx := sortKeyDefs(r.Table, r.cols[FieldLogin])
+	defs = append(defs, sortDefs...)
 	defs = append(defs, "PRIMARY KEY (`id`)", "UNIQUE KEY "+q(r.Table+"_login")+" ("+q(r.cols[FieldLogin])+")")
+	if sortIdx != "" {
+		defs = append(defs, sortIdx)
+	}
 	defs = append(defs, copyIdx...)
 	defs = append(defs, foldIdx...)
 	stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s",
