@@ -73,6 +73,12 @@ type Backend struct {
 	isort       string       // expression: the stored sort key (NULL when stale)
 	ilogin      string       // expression: the login, the second column of the sort index
 	staleLogged atomic.Int64 // when LogStaleSortKeys was last logged (UnixNano)
+
+	ngram       bool         // the trigram index exists (ngram.go) and substring searches use it
+	ngTable     string       // quoted trigram table name
+	ngSum       string       // expression: the MD5 of the row's indexed columns (alias t)
+	ngramFields []string     // the fields of ngramColumns, in order
+	ngramLogged atomic.Int64 // when LogStaleNgrams was last logged (UnixNano)
 }
 
 // lookup holds the equality predicates of an identity column: exact is
@@ -205,6 +211,17 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 	}
 	b.build(cols, idCols, chooseCollation(names, identityCollations, ""), chooseCollation(names, searchCollations, ""))
+	if nt := ngramTable(r.Table); nt != "" && !r.MatchPrefix {
+		ngCols, err := tableColumns(ctx, db, nt)
+		if err != nil {
+			return fail(err)
+		}
+		if hasNgram(cols, ngCols) {
+			var cs []string
+			cs, b.ngramFields = b.cfg.ngramColumns()
+			b.ngram, b.ngTable, b.ngSum = true, quote(nt), ngramSumExpr("t.", cs)
+		}
+	}
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
 		return fail(err)

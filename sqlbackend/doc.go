@@ -124,10 +124,30 @@
 // from a cron job where Znuny writes to the table. Tables without the sort
 // index are searched that way too.
 //
-// A substring search (no index serves '%word%') reads the sort index in
-// order with a bound (MariaDB's LIMIT ... ROWS EXAMINED, 100 rows per
-// result, 5,000 to 50,000): a frequent word fills the page early; for a
-// rare word it then scans as above. On MySQL it always scans.
+// A substring search (no B-tree index serves '%word%') is answered from
+// the trigram index when a word of it has a trigram that at most 20,000
+// users have: the side table "<table>_ngram" (gram, uid) holds, for every
+// user, the hashes of the three-rune sequences of its search values folded
+// by backend.SearchFold (and of the full name); the candidates that have
+// all of the word's rarest trigrams, the stale rows (below) and the users
+// whose further customer IDs match the word are narrowed by the query's
+// own conditions, ordered in Go and paged. The index only ever selects too
+// many users, never too few, so answers are those of a scan. Every Add,
+// Update and Import (unless ImportOptions.DeferSearchIndex) keeps it
+// current in the same transaction; an update that changes no search value
+// costs nothing. Rows another application writes are detected by the
+// server itself: the virtual, indexed column "ngram_stale" compares the
+// MD5 of the row's search columns with the one the backend stored
+// ("ngram_sum"); a search takes such rows as candidates (so Znuny's writes
+// are found at once), and with more than 10,000 of them logs
+// LogStaleNgrams and scans until Backend.Reindex has indexed them.
+// CreateSchema creates the index for tables in substring mode (not with
+// MatchPrefix, where B-tree indexes serve); on an existing table New logs
+// the statements that add it. A word whose every trigram is frequent, or
+// that has none (shorter than three runes), reads the sort index in order
+// with a bound (MariaDB's LIMIT ... ROWS EXAMINED, 100 rows per result,
+// 5,000 to 50,000): a frequent word fills the page early; when the bound
+// is reached first it scans as above. On MySQL it always scans.
 //
 // # Further customer IDs
 //

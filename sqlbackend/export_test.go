@@ -54,3 +54,14 @@ func (b *Backend) QueryTimeSearchSQL(ctx context.Context, q backend.Query) (stri
 	}
 	return b.searchSQL(ctx, q, expr, limit, true)
 }
+
+// UsesNgram reports whether a search for s would be answered from the
+// trigram index.
+func UsesNgram(ctx context.Context, b *Backend, s string) bool {
+	expr, err := backend.ParseSearch(s)
+	if err != nil || !b.ngram || !b.probing(backend.Query{Search: s}) {
+		return false
+	}
+	_, _, ok, err := b.ngramPlan(ctx, expr)
+	return ok && err == nil
+}

@@ -67,6 +67,12 @@ func (b *Backend) checkIndexes(ctx context.Context, cols map[string]colInfo) ([]
 				sortKeyColumn(r.cols[FieldLogin]), sortKeyOfColumn(r.cols[FieldLogin]), sortColumn(r.cols[FieldLogin])), stmt: stmt})
 		}
 	}
+	if !b.ngram && !r.MatchPrefix {
+		if stmts := ngramAlter(&b.cfg); stmts != nil {
+			out = append(out, missingIndex{what: "trigram index " + ngramTable(r.Table) + " with the columns " + ngramSumColumn + ", " + ngramStaleColumn +
+				" (substring searches scan the table; then run Reindex)", stmt: strings.Join(stmts, "; ")})
+		}
+	}
 	if b.ids {
 		idFirst, err := b.indexedColumns(ctx, r.CustomerIDsTable)
 		if err != nil {
@@ -95,18 +101,23 @@ func (b *Backend) indexedColumns(ctx context.Context, table string) (map[string]
 
 // queryStrings runs a query of one text column and returns its values.
 func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	return queryColumn[string](ctx, q, query, args...)
+}
+
+// queryColumn runs a query of one column and returns its values.
+func queryColumn[T any](ctx context.Context, q queryer, query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -42,6 +42,17 @@ func likePattern(p backend.Pattern, anchorStart, anchorEnd bool) string {
 type where struct {
 	conds []string
 	args  []any
+	// further holds, per term of the search expression, the logins whose
+	// further customer IDs match it (compile's pre-query).
+	further []furtherMatch
+}
+
+// furtherMatch is what the further-ID pre-query of one term found: the
+// logins, complete unless there were more than maxFurtherIDUsers (then
+// the query says EXISTS).
+type furtherMatch struct {
+	logins   []any
+	complete bool
 }
 
 func (w *where) add(cond string, args ...any) {
@@ -90,19 +101,27 @@ func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg 
 }
 
 func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, args []any) (string, error) {
+	cond, _, err := b.furtherIDCondMatch(ctx, w, pred, args)
+	return cond, err
+}
+
+// furtherIDCondMatch is furtherIDCondArgs that also returns the logins it
+// found.
+func (b *Backend) furtherIDCondMatch(ctx context.Context, w *where, pred string, args []any) (string, furtherMatch, error) {
 	logins, ok, err := b.furtherIDUsers(ctx, pred, args)
 	if err != nil {
-		return "", err
+		return "", furtherMatch{}, err
 	}
+	m := furtherMatch{logins: logins, complete: ok}
 	if !ok {
 		w.args = append(w.args, args...)
-		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), nil
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), m, nil
 	}
 	if len(logins) == 0 {
-		return "", nil
+		return "", m, nil
 	}
 	w.args = append(w.args, logins...)
-	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), strings.TrimSuffix(strings.Repeat("?, ", len(logins)), ", ")), nil
+	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), placeholders(len(logins))), m, nil
 }
 
 // eqCond gives the condition "col equals arg" of a lookup for a search:
@@ -127,7 +146,9 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 	if !q.IncludeInvalid {
 		w.add(b.validOnly)
 	}
-	for _, t := range expr.Terms {
+	w.further = make([]furtherMatch, len(expr.Terms))
+	for i, t := range expr.Terms {
+		w.further[i].complete = true
 		if t.Pattern.MatchAll() {
 			if t.Negate {
 				return w, true, nil
@@ -143,15 +164,18 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			parts = append(parts, like)
 			w.args = append(w.args, pat)
 		}
-		if strings.ContainsFunc(t.Pattern.String(), unicode.IsSpace) {
+		// The full name "first last": a phrase may match it, and so may a
+		// pattern whose wildcard spans the two names.
+		if strings.ContainsFunc(t.Pattern.String(), unicode.IsSpace) || t.Pattern.HasWildcard() {
 			parts = append(parts, b.fullLike)
 			w.args = append(w.args, pat)
 		}
 		if b.searchIDs {
-			cond, err := b.furtherIDCond(ctx, &w, b.idsCustLike, pat)
+			cond, m, err := b.furtherIDCondMatch(ctx, &w, b.idsCustLike, []any{pat})
 			if err != nil {
 				return w, false, err
 			}
+			w.further[i] = m
 			if cond != "" {
 				parts = append(parts, cond)
 			}
@@ -413,6 +437,15 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 			return nil, backend.OpError(b.cfg.Name, op, err)
 		}
 	}
+	if b.ngram && b.probing(q) {
+		users, ok, err := b.searchByNgram(ctx, q, expr, limit)
+		if err != nil {
+			return nil, b.opError(ctx, op, err)
+		}
+		if ok {
+			return users, nil
+		}
+	}
 	users, err := b.search(ctx, q, expr, limit, false)
 	if errors.Is(err, errStale) {
 		b.staleSeen(ctx)
@@ -548,6 +581,15 @@ func (b *Backend) searchByKeys(ctx context.Context, q backend.Query, expr backen
 	if err != nil {
 		return nil, err
 	}
+	return b.pageByLogins(ctx, q, expr, w, logins, limit)
+}
+
+// pageByLogins reads the page of q's result among logins, the logins of
+// the rows that w selects (in any order, duplicates allowed): it orders
+// them by backend.CompareLogins after q.After and reads the whole rows of
+// the first ones, a chunk at a time, re-checked, until the page is full.
+func (b *Backend) pageByLogins(ctx context.Context, q backend.Query, expr backend.SearchExpr, w where, logins []string, limit int) ([]backend.CustomerUser, error) {
+	lc := "t." + quote(b.cfg.cols[FieldLogin])
 	if q.After != "" {
 		logins = slices.DeleteFunc(logins, func(l string) bool { return !backend.AfterLogin(l, q.After) })
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -110,13 +111,19 @@ func (b *Backend) sortKeySet(login string) (cols []string, args []any) {
 // staleSeen records a search that met a stale row (and rate-limits the
 // warning).
 func (b *Backend) staleSeen(ctx context.Context) {
+	b.warnEvery(ctx, &b.staleLogged, LogStaleSortKeys)
+}
+
+// warnEvery logs msg for a search unless it was logged (last, UnixNano)
+// less than staleLogEvery ago.
+func (b *Backend) warnEvery(ctx context.Context, last *atomic.Int64, msg string) {
 	now := time.Now().UnixNano()
-	last := b.staleLogged.Load()
-	if last != 0 && now-last < int64(staleLogEvery) {
+	prev := last.Load()
+	if prev != 0 && now-prev < int64(staleLogEvery) {
 		return
 	}
-	if b.staleLogged.CompareAndSwap(last, now) {
-		b.log.WarnContext(ctx, LogStaleSortKeys, "op", "search", "table", b.cfg.Table)
+	if last.CompareAndSwap(prev, now) {
+		b.log.WarnContext(ctx, msg, "op", "search", "table", b.cfg.Table)
 	}
 }
 
@@ -130,25 +137,56 @@ type ReindexOptions struct {
 }
 
 // Reindex stores the sort key of every row that lacks a current one (rows
-// another application added or renamed), in batches of one transaction
-// each, and returns how many it fixed. It reads the rows to fix from the
-// sort index, so on a table without stale rows it costs one index lookup.
+// another application added or renamed) and the trigrams of every row the
+// trigram index does not cover (rows another application added or
+// changed, or an Import with DeferSearchIndex), in batches of one
+// transaction each, and returns how many rows it fixed (a row counts once
+// per index). It reads the rows to fix from the indexes on the sort key
+// and on ngram_stale, so on a table without stale rows it costs two index
+// lookups.
 // Run it after another application wrote to the table (for example from a
 // cron job, or after a migration), or once after adding the sort key
 // columns to an existing table; searches are exact without it, only
 // slower when they match a stale row. It fails on a table without the
-// sort key columns (see New's warning for the statement that adds them).
+// sort key columns and without the trigram index (see New's warning for
+// the statements that add them).
 func (b *Backend) Reindex(ctx context.Context, opt ReindexOptions) (int, error) {
 	const op = "reindex"
 	if b.cfg.ReadOnly {
 		return 0, backend.OpError(b.cfg.Name, op, backend.ErrReadOnly)
 	}
-	if !b.sorted {
+	if !b.sorted && !b.ngram {
 		return 0, backend.OpError(b.cfg.Name, op, fmt.Errorf("table %q has no sort key columns; add them with: %s", b.cfg.Table, sortKeyAlter(b.cfg.Table, b.cfg.cols[FieldLogin])))
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
+	done := 0
+	if b.sorted {
+		n, err := b.reindexSortKeys(ctx, opt)
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	if b.ngram {
+		base := done
+		progress := opt.Progress
+		if progress != nil {
+			progress = func(n int) { opt.Progress(base + n) }
+		}
+		n, err := b.reindexNgrams(ctx, opt.BatchSize, progress)
+		done += n
+		if err != nil {
+			return done, b.opError(ctx, op, err)
+		}
+	}
+	return done, nil
+}
+
+// reindexSortKeys is the sort key part of Reindex.
+func (b *Backend) reindexSortKeys(ctx context.Context, opt ReindexOptions) (int, error) {
+	const op = "reindex"
 	l := b.cfg.cols[FieldLogin]
 	lc, sc := quote(l), quote(sortColumn(l))
 	// In the order of the sort index (NULL, then the login's collation).

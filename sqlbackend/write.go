@@ -236,6 +236,9 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		if _, err := tx.ExecContext(ctx, insert, append(append(args, stored.Login), keyArgs...)...); err != nil {
 			return err
 		}
+		if err := b.ngramWrite(ctx, tx, stored.Login, nil, b.ngramValues(stored)); err != nil {
+			return err
+		}
 		return b.insertIDs(ctx, tx, stored.Login, stored.CustomerIDs, at)
 	})
 	if err != nil {
@@ -351,6 +354,9 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 		all = append(all, stampArgs...)
 		all = append(all, old.Login)
 		if _, err := tx.ExecContext(ctx, update, all...); err != nil {
+			return err
+		}
+		if err := b.ngramWrite(ctx, tx, u.Login, b.ngramValues(old), b.ngramValues(u)); err != nil {
 			return err
 		}
 		if b.ids {
