@@ -55,10 +55,10 @@ const (
 	ngramSumColumn   = "ngram_sum"
 	ngramStaleColumn = "ngram_stale"
 
-	// maxNgramDriver is the number of users a trigram may have to drive a
-	// search: a word whose every trigram is more frequent is a frequent
-	// word, which the search in login order answers faster (it fills a
-	// page early).
+	// maxNgramDriver is the number of users (as the optimizer estimates
+	// it) a trigram may have to drive a search: a word whose every trigram
+	// is more frequent is a frequent word, which the search in login order
+	// answers faster (it fills a page early).
 	maxNgramDriver = 20000
 	// maxNgramJoin caps the trigrams of a word the candidate query
 	// intersects (the rarest ones): each one more costs a lookup per
@@ -392,27 +392,50 @@ func termGrams(expr backend.SearchExpr) [][]uint32 {
 	return out
 }
 
-// gramCounts returns how many users have each trigram, each count capped
-// at maxNgramDriver+1, in one query.
+// gramCounts estimates how many users have each trigram, in one round
+// trip: the optimizer's row estimates of "gram = ?" (two dives into the
+// primary key per trigram, whatever its size) for an EXPLAIN of one
+// SELECT per trigram. They are estimates (within a factor of about two),
+// good for choosing the rarest trigram; the candidates themselves are read
+// exactly.
 func (b *Backend) gramCounts(ctx context.Context, grams []uint32) (map[uint32]int, error) {
 	parts := make([]string, len(grams))
 	args := make([]any, len(grams))
 	for i, g := range grams {
-		parts[i] = fmt.Sprintf("SELECT %d, COUNT(*) FROM (SELECT 1 FROM %s WHERE gram = ? LIMIT %d) a%d", i, b.ngTable, maxNgramDriver+1, i)
+		parts[i] = "SELECT 1 FROM " + b.ngTable + " WHERE gram = ?"
 		args[i] = g
 	}
-	rows, err := b.db.QueryContext(ctx, strings.Join(parts, " UNION ALL "), args...)
+	rows, err := b.db.QueryContext(ctx, "EXPLAIN "+strings.Join(parts, " UNION ALL "), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	idCol, rowsCol := slices.Index(cols, "id"), slices.Index(cols, "rows")
+	if idCol < 0 || rowsCol < 0 {
+		return nil, fmt.Errorf("EXPLAIN without id or rows column: %v", cols)
+	}
 	out := make(map[uint32]int, len(grams))
 	for rows.Next() {
-		var i, n int
-		if err := rows.Scan(&i, &n); err != nil {
+		vals := make([]sql.NullInt64, len(cols))
+		dest := make([]any, len(cols))
+		for i := range dest {
+			if i == idCol || i == rowsCol {
+				dest[i] = &vals[i]
+			} else {
+				dest[i] = new(sql.RawBytes)
+			}
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		out[grams[i]] = n
+		if id := vals[idCol]; id.Valid && id.Int64 >= 1 && int(id.Int64) <= len(grams) {
+			// NULL rows: the optimizer found no row at all.
+			out[grams[id.Int64-1]] = int(vals[rowsCol].Int64)
+		}
 	}
 	return out, rows.Err()
 }
@@ -555,90 +578,89 @@ func (b *Backend) ngramStaleSeen(ctx context.Context) {
 
 // reindexNgrams stores the trigrams of every stale row, in batches of
 // batch rows, one transaction each, and returns how many rows it indexed.
-// A row is marked indexed only when its columns still have the values the
-// trigrams were computed from, so a concurrent change by another
-// application keeps it stale.
+// A batch's rows are read FOR UPDATE, so that no other writer changes them
+// between the read and the mark.
 func (b *Backend) reindexNgrams(ctx context.Context, batch int, progress func(int)) (int, error) {
 	cols := ngramCols(&b.cfg)
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		sel[i] = "t." + quote(c)
 	}
-	query := fmt.Sprintf("SELECT t.id, %s, %s FROM %s t WHERE t.%s = 1 AND t.id > ? ORDER BY t.id LIMIT %d",
-		b.ngSum, strings.Join(sel, ", "), b.table, quote(ngramStaleColumn), batch)
+	query := fmt.Sprintf("SELECT t.id, %s FROM %s t WHERE t.%s = 1 AND t.id > ? ORDER BY t.id LIMIT %d FOR UPDATE",
+		strings.Join(sel, ", "), b.table, quote(ngramStaleColumn), batch)
 	done := 0
 	var after int64
 	for {
-		rows, err := b.db.QueryContext(ctx, query, after)
+		n, last, err := b.reindexNgramBatch(ctx, query, after, len(cols))
 		if err != nil {
 			return done, err
 		}
-		var pairs [][2]uint64
-		type mark struct {
-			id  int64
-			sum string
-		}
-		var marks []mark
-		for rows.Next() {
-			var id int64
-			var sum string
-			vals := make([]sql.NullString, len(cols))
-			dest := []any{&id, &sum}
-			for i := range vals {
-				dest = append(dest, &vals[i])
-			}
-			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return done, err
-			}
-			plain := make([]string, len(vals))
-			for i, v := range vals {
-				plain[i] = v.String
-			}
-			pairs = pairsOf(id, b.gramSet(plain), pairs)
-			marks = append(marks, mark{id, sum})
-			after = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return done, err
-		}
-		if len(marks) == 0 {
+		if n == 0 {
 			return done, nil
 		}
-		sortPairs(pairs)
-		tx, err := b.db.BeginTx(ctx, nil)
-		if err != nil {
-			return done, err
-		}
-		if err := b.insertGrams(ctx, tx, pairs); err != nil {
-			_ = tx.Rollback()
-			return done, err
-		}
-		// Marked only if unchanged since read: (id, sum) pairs.
-		args := make([]any, 0, 3*len(marks))
-		tuples := make([]string, len(marks))
-		for i, m := range marks {
-			args = append(args, m.id)
-			tuples[i] = "(?, ?)"
-		}
-		for _, m := range marks {
-			args = append(args, m.id, m.sum)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("UPDATE %s t SET t.%s = %s WHERE t.id IN (%s) AND (t.id, %s) IN (%s)",
-			b.table, quote(ngramSumColumn), b.ngSum, placeholders(len(marks)), b.ngSum, strings.Join(tuples, ", ")), args...); err != nil {
-			_ = tx.Rollback()
-			return done, err
-		}
-		if err := tx.Commit(); err != nil {
-			return done, err
-		}
-		done += len(marks)
+		done += n
+		after = last
 		if progress != nil {
 			progress(done)
 		}
-		if len(marks) < batch {
+		if n < batch {
 			return done, nil
 		}
 	}
+}
+
+// reindexNgramBatch indexes the stale rows after id after (query of
+// reindexNgrams) in one transaction.
+func (b *Backend) reindexNgramBatch(ctx context.Context, query string, after int64, ncols int) (n int, last int64, err error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	rows, err := tx.QueryContext(ctx, query, after)
+	if err != nil {
+		return 0, 0, err
+	}
+	var pairs [][2]uint64
+	var ids []int64
+	vals := make([]sql.NullString, ncols)
+	dest := make([]any, 0, ncols+1)
+	var id int64
+	dest = append(dest, &id)
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	plain := make([]string, ncols)
+	for rows.Next() {
+		if err = rows.Scan(dest...); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		for i, v := range vals {
+			plain[i] = v.String
+		}
+		pairs = pairsOf(id, b.gramSet(plain), pairs)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err = rows.Err(); err != nil || len(ids) == 0 {
+		return 0, 0, err
+	}
+	sortPairs(pairs)
+	if err = b.insertGrams(ctx, tx, pairs); err != nil {
+		return 0, 0, err
+	}
+	for start := 0; start < len(ids); start += 5000 {
+		if err = b.markIndexed(ctx, tx, ids[start:min(start+5000, len(ids))]); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return 0, 0, err
+	}
+	return len(ids), ids[len(ids)-1], nil
 }
