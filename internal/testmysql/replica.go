@@ -259,3 +259,35 @@ func (p *Pair) NewDatabase(tb testing.TB) *ReplicatedDatabase {
 	tb.Cleanup(func() { _ = db.Close() })
 	return &ReplicatedDatabase{Database: d, Replica: db}
 }
+
+// OpenSharedPair is SharedPair for code without a testing.TB (a runnable
+// example): it starts the shared pair on first use, under go test -short
+// too, and returns the error SharedPair would fail the test with.
+func OpenSharedPair() (*Pair, error) {
+	sharedPairOnce.Do(func() { sharedPair, sharedPairErr = startPair() })
+	if sharedPairErr != nil {
+		return nil, fmt.Errorf("testmysql: %w", sharedPairErr)
+	}
+	return sharedPair, nil
+}
+
+// CreateDatabase is NewDatabase for code without a testing.TB: it creates
+// a fresh utf8mb4 database on the primary and waits until the replica has
+// it. Open it with Primary.Config(name) and Replica.Config(name); drop
+// drops it on both.
+func (p *Pair) CreateDatabase(ctx context.Context) (name string, drop func(), err error) {
+	name = newDatabaseName()
+	if _, err := p.padmin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
+		return "", nil, fmt.Errorf("testmysql: creating database: %w", err)
+	}
+	drop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = p.padmin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
+	}
+	if err := p.WaitCaughtUp(ctx); err != nil {
+		drop()
+		return "", nil, fmt.Errorf("testmysql: %w", err)
+	}
+	return name, drop, nil
+}

@@ -435,9 +435,7 @@ func NewDatabase(tb testing.TB) *Database {
 // NewDatabase creates a fresh utf8mb4 database on s, dropped when the test ends.
 func (s *Server) NewDatabase(tb testing.TB) *Database {
 	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "cu_" + hex.EncodeToString(b[:])
+	name := newDatabaseName()
 	admin, err := s.open("")
 	if err != nil {
 		tb.Fatalf("testmysql: %v", err)
@@ -465,4 +463,11 @@ func (s *Server) NewDatabase(tb testing.TB) *Database {
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
 	})
 	return d
+}
+
+// newDatabaseName is a random database name, "cu_" and 12 hex digits.
+func newDatabaseName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "cu_" + hex.EncodeToString(b[:])
 }
