@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,31 +156,12 @@ func TestReplicaLagging(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// lockedBuffer is a log sink the backend may write to from several
-// goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestReplicaDown stops the replica server: reads go on from the primary
 // with one warning (rate-limited), not an error; once the replica is back
 // and the retry interval passed, reads go to it again.
 func TestReplicaDown(t *testing.T) {
 	ctx := context.Background()
-	var logs lockedBuffer
+	var logs bytes.Buffer // slog's handler serializes the writes
 	r := newReplicated(t, sqlbackend.Config{Name: "replica", ReplicaRetry: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	b := r.b
@@ -304,7 +284,7 @@ func (c caughtUpBackend) SetPassword(ctx context.Context, login, pw string) erro
 // itself, not by the primary.
 func TestReplicaConformance(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
-		var logs lockedBuffer
+		var logs bytes.Buffer // slog's handler serializes the writes
 		r := newReplicated(t, sqlbackend.Config{Name: "sqlreplica", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		t.Cleanup(func() {
 			assert.NotContains(t, logs.String(), sqlbackend.LogReplicaDown, "every read was answered by the replica")
