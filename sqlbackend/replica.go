@@ -106,8 +106,11 @@ func (b *Backend) reader(ctx context.Context) *sql.DB {
 	return b.db
 }
 
-// Search returns the users matching q (searchOn tells how), read from the
-// replica when Config.ReadDB is set (see onReplica).
+// Search returns the users matching q in login order (backend.CompareLogins),
+// after q.After, capped by q.Limit (or Config.DefaultLimit); "Search" in the
+// package doc tells how it matches. With Config.ReadDB it reads from the
+// replica, as stale as the replica's replication lag, or from the primary
+// while the replica cannot be reached ("Read replicas" in the package doc).
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	return onReplica(ctx, b, func(ctx context.Context, db *sql.DB) ([]backend.CustomerUser, error) {
 		return b.searchOn(context.WithValue(ctx, readerKey{}, db), q)
