@@ -136,3 +136,25 @@ func TestPairReplicates(t *testing.T) {
 	require.NoError(t, p.StartReplica(ctx))
 	assert.Equal(t, 3, count(), "the restarted replica caught up")
 }
+
+// TestPairCreateDatabase checks the helpers for code without a testing.TB
+// (the runnable examples).
+func TestPairCreateDatabase(t *testing.T) {
+	ctx := context.Background()
+	SharedPair(t)
+	p, err := OpenSharedPair()
+	require.NoError(t, err)
+	require.Same(t, SharedPair(t), p)
+	name, drop, err := p.CreateDatabase(ctx)
+	require.NoError(t, err)
+	exists := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, p.radmin.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n))
+		return n
+	}
+	assert.Equal(t, 1, exists(), "the replica has the new database")
+	drop()
+	require.NoError(t, p.WaitCaughtUp(ctx))
+	assert.Equal(t, 0, exists(), "dropped on both")
+}
