@@ -66,6 +66,7 @@ type Backend struct {
 	idsJoinOrd  string // " ORDER BY c.customer_id" of a lookup's joined rows, or ""
 
 	stmts sync.Map // query -> *sql.Stmt prepared on db (the lookups)
+	rep   *replica // the read replica (replica.go), nil without Config.ReadDB
 
 	sorted      bool         // the table has the sort key columns (sortkey.go)
 	sortIdx     string       // the index on (sort key, login), "" when missing (then searches sort at query time)
@@ -210,6 +211,7 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		db.SetConnMaxLifetime(p.ConnMaxLifetime)
 		db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 	}
+	b.setReplica()
 	b.build(cols, idCols, chooseCollation(names, identityCollations, ""), chooseCollation(names, searchCollations, ""))
 	if nt := ngramTable(r.Table); nt != "" && !r.MatchPrefix {
 		ngCols, err := tableColumns(ctx, db, nt)
@@ -455,18 +457,18 @@ const maxLookupJoinRows = 2 * (backend.MaxCustomerIDs + 1)
 // connection as needed), so that a lookup costs one round trip even
 // without interpolateParams in the DSN.
 func (b *Backend) queryCached(ctx context.Context, q queryer, query string, args ...any) (*sql.Rows, error) {
-	db, ok := q.(*sql.DB)
-	if !ok || db != b.db {
+	stmts := b.stmtsOf(q)
+	if stmts == nil {
 		return q.QueryContext(ctx, query, args...)
 	}
-	if st, ok := b.stmts.Load(query); ok {
+	if st, ok := stmts.Load(query); ok {
 		return st.(*sql.Stmt).QueryContext(ctx, args...)
 	}
-	st, err := db.PrepareContext(ctx, query)
+	st, err := q.(*sql.DB).PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := b.stmts.LoadOrStore(query, st); loaded {
+	if prev, loaded := stmts.LoadOrStore(query, st); loaded {
 		_ = st.Close()
 		st = prev.(*sql.Stmt)
 	}
@@ -555,11 +557,10 @@ func (b *Backend) newLookupRow(withPassword bool, owner, cid *sql.NullString, se
 // Close releases the statements the backend prepared. The backend stays
 // usable (it prepares them again); the *sql.DB is the caller's to close.
 func (b *Backend) Close() error {
-	b.stmts.Range(func(k, v any) bool {
-		_ = v.(*sql.Stmt).Close()
-		b.stmts.Delete(k)
-		return true
-	})
+	closeStmts(&b.stmts)
+	if b.rep != nil {
+		closeStmts(&b.rep.stmts)
+	}
 	return nil
 }
 
@@ -580,7 +581,7 @@ func (b *Backend) ReadOnly() bool { return b.cfg.ReadOnly }
 // Pool when Config.KeepPool was set).
 func (b *Backend) Pool() Pool { return b.pool }
 
-// DB returns the database the backend works on.
+// DB returns the database the backend works on (the primary; see ReadDB).
 func (b *Backend) DB() *sql.DB { return b.db }
 
 // row is the destination of one selected row: one sql.NullString per
@@ -915,12 +916,17 @@ func (b *Backend) find(ctx context.Context, q queryer, login string, withPasswor
 }
 
 // Get returns the user with this login (by the identity rule), valid or not.
+// With Config.ReadDB it reads from the replica, which may lag behind the
+// primary (see "Read replicas" in the package doc).
 func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, "get", err)
 	}
-	u, _, err := b.find(ctx, b.db, login, false)
+	u, err := onReplica(ctx, b, func(ctx context.Context, db *sql.DB) (backend.CustomerUser, error) {
+		u, _, err := b.find(ctx, db, login, false)
+		return u, err
+	})
 	if err != nil {
 		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, "get", err)
 	}
@@ -939,6 +945,8 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 // ctx's error. A stored hash of a weaker scheme (or a lower bcrypt cost) is
 // replaced by a new one; a failure to do so is logged, and the login still
 // succeeds.
+// It reads the stored hash from the primary even with Config.ReadDB, so that
+// a password is refused as soon as SetPassword replaced it.
 func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.CustomerUser, error) {
 	const op = "authenticate"
 	start := time.Now()

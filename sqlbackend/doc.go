@@ -187,6 +187,39 @@
 // past the stored value), so that two writes within one second still
 // differ; a rehash at login does not move it.
 //
+// # Read replicas
+//
+// Config.ReadDB takes a second *sql.DB on a replica of the primary's
+// database (MySQL or MariaDB replication; New reads the table's layout from
+// the primary only). Get and Search read from the replica. Everything that
+// decides something reads the primary: Add, Update and SetPassword with
+// their uniqueness checks and every read inside their transactions (so the
+// optimistic check of Update compares u.ChangedAt with the primary's
+// change_time, and a form filled from a stale Get is refused with
+// backend.ErrConflict, never written over a newer record), Import, Reindex,
+// and Authenticate, which reads the stored hash and the record it returns
+// from the primary, so that an old password never works after SetPassword
+// however far the replica lags.
+//
+// A read from the replica is as stale as the replica's replication lag, and
+// the library adds no bound of its own: with replication stopped, without
+// limit. A user just added may not be found yet, an updated or invalidated
+// user shows its old fields, a renamed one its old login. There is no
+// read-your-writes across a write and a read on the replica: a caller that
+// needs it reads through a backend without ReadDB (or waits for the
+// replica with MASTER_GTID_WAIT, as this package's tests do). Watch the
+// replica's lag (Seconds_Behind_Master) in the monitoring.
+//
+// A read that cannot reach the replica (what gives backend.ErrUnavailable:
+// a refused or broken connection, too many connections, a server shutting
+// down) is answered by the primary instead, not with an error, and
+// LogReplicaDown is logged, at most once a minute. Reads then stay on the
+// primary for Config.ReplicaRetry (5 s) before one tries the replica again;
+// LogReplicaBack is logged when it answers. Other errors of the replica (a
+// table it lacks) are the read's error. Give the replica's DSN a short dial
+// Timeout: a replica that does not answer at all costs one read that long
+// per ReplicaRetry.
+//
 // # Connections and errors
 //
 // Unless Config.KeepPool is set, New applies Config.Pool to the *sql.DB:

@@ -147,3 +147,64 @@ func ExampleBackend_Import() {
 		log.Fatal(err)
 	}
 }
+
+// Reading from a replica: Get and Search go to Config.ReadDB, Authenticate
+// and every write to the primary. It runs on the tests' throwaway MariaDB
+// primary and replica (examplePair); a product opens its two pools the same
+// way from its own two DSNs.
+func ExampleConfig_readDB() {
+	ctx := context.Background()
+	pair, dbName, done := examplePair()
+	defer done()
+	open := func(cfg *mysql.Config) *sql.DB {
+		connector, err := mysql.NewConnector(cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return sql.OpenDB(connector)
+	}
+	primary := open(pair.Primary.Config(dbName))
+	defer primary.Close()
+	replicaCfg := pair.Replica.Config(dbName)
+	replicaCfg.Timeout = time.Second // a replica that does not answer costs a read this long
+	replica := open(replicaCfg)
+	defer replica.Close()
+
+	if err := sqlbackend.CreateSchema(ctx, primary, sqlbackend.Config{}); err != nil {
+		log.Fatal(err)
+	}
+	users, err := sqlbackend.New(primary, sqlbackend.Config{
+		Name:   "customers",
+		ReadDB: replica,
+		Hasher: &exampleHasher, // a cheap bcrypt cost for the example; leave it nil in production
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = users.Add(ctx, backend.CustomerUser{Login: "jdoe", FirstName: "John", LastName: "Doe",
+		Email: "jdoe@example.com", CustomerID: "ACME", Valid: backend.Valid}, "Secret123")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Authenticate reads the primary: a new user can log in at once, and
+	// an old password never works after SetPassword.
+	u, err := users.Authenticate(ctx, "jdoe", "Secret123")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("logged in:", u.Login)
+
+	// Get and Search read the replica, as stale as its replication lag;
+	// here we wait until it applied the Add.
+	if err := pair.WaitCaughtUp(ctx); err != nil {
+		log.Fatal(err)
+	}
+	u, err = users.Get(ctx, "JDoe")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("from the replica:", u.FullName())
+	// Output:
+	// logged in: jdoe
+	// from the replica: John Doe
+}

@@ -75,7 +75,7 @@ const maxFurtherIDUsers = 500
 // (on alias c) with arg; ok is false when there are more than
 // maxFurtherIDUsers of them.
 func (b *Backend) furtherIDUsers(ctx context.Context, pred string, args []any) (logins []any, ok bool, err error) {
-	rows, err := b.db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
+	rows, err := b.reader(ctx).QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
 		b.idsTable, pred, maxFurtherIDUsers+1), args...)
 	if err != nil {
 		return nil, false, err
@@ -418,6 +418,7 @@ func (b *Backend) probing(q backend.Query) bool {
 // sort key; Search runs it again in the order computed at query time.
 var errStale = errors.New("stale sort key")
 
+// searchOn is Search (replica.go) on the database b.reader(ctx) picks.
 // Search returns the users matching q in login order (backend.CompareLogins),
 // after q.After, capped by q.Limit (or Config.DefaultLimit). Each search
 // word becomes one "(col1 LIKE ? OR col2 LIKE ? ...)" group with the word as
@@ -426,7 +427,7 @@ var errStale = errors.New("stale sort key")
 // MariaDB can use the indexes. Every row is then re-checked in Go (search
 // folding, the identity rule for Login, Email and CustomerID, the cursor),
 // and further rows are read until the limit is reached or none are left.
-func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
+func (b *Backend) searchOn(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	expr, limit, err := backend.CheckQuery(q, b.cfg.DefaultLimit)
 	if err != nil {
@@ -531,7 +532,7 @@ func (b *Backend) search(ctx context.Context, q backend.Query, expr backend.Sear
 // searchBatch reads one batch of a search, appends the users that match
 // and returns how many rows it read.
 func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *matcher, users *[]backend.CustomerUser, lastKey, lastBin *string) (n int, stale bool, err error) {
-	rows, err := b.scanRows(ctx, b.db, query, false, true, args...)
+	rows, err := b.scanRows(ctx, b.reader(ctx), query, false, true, args...)
 	if err != nil {
 		return 0, false, err
 	}
@@ -577,7 +578,7 @@ func (b *Backend) searchByKeys(ctx context.Context, q backend.Query, expr backen
 		return []backend.CustomerUser{}, nil
 	}
 	lc := "t." + quote(b.cfg.cols[FieldLogin])
-	logins, err := queryStrings(ctx, b.db, fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, w.sql()), w.args...)
+	logins, err := queryStrings(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, w.sql()), w.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -609,7 +610,7 @@ func (b *Backend) pageByLogins(ctx context.Context, q backend.Query, expr backen
 			cw.args = append(cw.args, l)
 		}
 		cw.conds = append(cw.conds, lc+" IN ("+strings.Join(ph, ", ")+")")
-		rows, err := b.scanRows(ctx, b.db, fmt.Sprintf("SELECT %s FROM %s t%s", b.selectList, b.table, cw.sql()), false, false, cw.args...)
+		rows, err := b.scanRows(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", b.selectList, b.table, cw.sql()), false, false, cw.args...)
 		if err != nil {
 			return nil, err
 		}
