@@ -405,7 +405,7 @@ func (b *Backend) gramCounts(ctx context.Context, grams []uint32) (map[uint32]in
 		parts[i] = "SELECT 1 FROM " + b.ngTable + " WHERE gram = ?"
 		args[i] = g
 	}
-	rows, err := b.db.QueryContext(ctx, "EXPLAIN "+strings.Join(parts, " UNION ALL "), args...)
+	rows, err := b.reader(ctx).QueryContext(ctx, "EXPLAIN "+strings.Join(parts, " UNION ALL "), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -494,10 +494,10 @@ func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []an
 	}
 	sb.WriteString(" WHERE n0.gram = ?")
 	args = append(args, grams[0])
-	if ids, err = queryInts(ctx, b.db, sb.String(), args...); err != nil {
+	if ids, err = queryInts(ctx, b.reader(ctx), sb.String(), args...); err != nil {
 		return nil, false, err
 	}
-	stale, err := queryInts(ctx, b.db, fmt.Sprintf("SELECT id FROM %s WHERE %s = 1 LIMIT %d", b.table, quote(ngramStaleColumn), maxNgramStale+1))
+	stale, err := queryInts(ctx, b.reader(ctx), fmt.Sprintf("SELECT id FROM %s WHERE %s = 1 LIMIT %d", b.table, quote(ngramStaleColumn), maxNgramStale+1))
 	if err != nil {
 		return nil, false, err
 	}
@@ -561,7 +561,7 @@ func (b *Backend) searchByNgram(ctx context.Context, q backend.Query, expr backe
 			cw.args = append(cw.args, further.logins...)
 		}
 		cw.conds = append(cw.conds, "("+strings.Join(alt, " OR ")+")")
-		got, err := queryStrings(ctx, b.db, fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, cw.sql()), cw.args...)
+		got, err := queryStrings(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, cw.sql()), cw.args...)
 		if err != nil {
 			return nil, false, err
 		}
