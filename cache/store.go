@@ -1,0 +1,305 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/helpdeskkit/customeruser/backend"
+)
+
+// kind is what an entry caches; each kind has its own TTL, stripes and
+// generation.
+type kind uint8
+
+const (
+	kindGet kind = iota
+	kindEmail
+	kindSearch
+	kindUserGrants
+	kindCompanyGrants
+	kindGroupGrants
+	kindGroup
+	kindGroupList
+	numKinds
+)
+
+// stripeCount is the number of version counters per kind. An invalidation
+// of an identity bumps the counter of its stripe; an entry is valid only
+// while the counter it was filled under is unchanged. Two identities that
+// share a stripe invalidate each other, which costs a miss, never a stale
+// read; 4096 stripes make that rare.
+const stripeCount = 1 << 12
+
+// version is what an entry was filled under: the counter of its identity's
+// stripe and the generation of its kind.
+type version struct{ stripe, gen uint64 }
+
+type kindState struct {
+	stripes [stripeCount]atomic.Uint64
+	gen     atomic.Uint64
+}
+
+// entryKey is an entry's map key; a struct, so that building it on the hit
+// path allocates nothing.
+type entryKey struct {
+	kind kind
+	key  string
+}
+
+// entry is one cached result. Everything but the list links is set before
+// the entry is inserted and never changed, so it is read without the lock.
+type entry struct {
+	k       entryKey
+	user    backend.CustomerUser // kindGet
+	err     error                // kindGet: a cached not-found
+	val     any                  // the other kinds: a slice or a value, never changed
+	expires int64                // Unix nanoseconds
+	ver     version
+	h       uint64
+	prev    *entry
+	next    *entry
+}
+
+// slot locates an entry: its map key and the hash of the identity that
+// picks its shard and stripe (for a search, the whole query).
+type slot struct {
+	k entryKey
+	h uint64
+}
+
+type shard struct {
+	mu        sync.Mutex
+	m         map[entryKey]*entry
+	lru       entry // sentinel: lru.next is the most recently used
+	cap       int
+	hits      uint64
+	misses    uint64
+	evictions uint64
+	_         [64]byte // keep shards on their own cache lines
+}
+
+// store is the bounded, sharded LRU map with versioned entries that both
+// decorators use.
+type store struct {
+	seed   maphash.Seed
+	shards []shard
+	mask   uint64
+	kinds  [numKinds]kindState
+	ttl    [numKinds]time.Duration
+	now    func() time.Time
+	flight singleflight.Group
+	// invalidations counts applied invalidations, local and remote.
+	invalidations atomic.Uint64
+}
+
+func newStore(maxEntries int, now func() time.Time) *store {
+	n := 1
+	if maxEntries >= 4096 {
+		n = 16
+	}
+	s := &store{seed: maphash.MakeSeed(), shards: make([]shard, n), mask: uint64(n - 1), now: now}
+	per := (maxEntries + n - 1) / n
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.m = make(map[entryKey]*entry)
+		sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
+		sh.cap = per
+	}
+	return s
+}
+
+func (s *store) slot(k kind, identity, key string) slot {
+	return slot{k: entryKey{kind: k, key: key}, h: maphash.String(s.seed, identity)}
+}
+
+func (s *store) shard(h uint64) *shard { return &s.shards[h&s.mask] }
+
+func stripeOf(h uint64) uint64 { return (h >> 32) & (stripeCount - 1) }
+
+// version gives the current version of sl's identity.
+func (s *store) version(sl slot) version {
+	ks := &s.kinds[sl.k.kind]
+	return version{stripe: ks.stripes[stripeOf(sl.h)].Load(), gen: ks.gen.Load()}
+}
+
+// lookup returns the valid entry of sl, or nil; count says whether the
+// outcome goes into the hit and miss counters.
+func (s *store) lookup(sl slot, count bool) *entry {
+	now := s.now().UnixNano()
+	cur := s.version(sl)
+	sh := s.shard(sl.h)
+	sh.mu.Lock()
+	e := sh.m[sl.k]
+	if e != nil && (now >= e.expires || e.ver != cur) {
+		sh.remove(e)
+		e = nil
+	}
+	if e == nil {
+		if count {
+			sh.misses++
+		}
+		sh.mu.Unlock()
+		return nil
+	}
+	if count {
+		sh.hits++
+	}
+	if sh.lru.next != e {
+		sh.unlink(e)
+		sh.pushFront(e)
+	}
+	sh.mu.Unlock()
+	return e
+}
+
+// insert stores e for sl unless sl's identity was invalidated since v was
+// read: a fill that raced with a write must not store what it read
+// before the write.
+func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
+	e.k, e.h, e.ver = sl.k, sl.h, v
+	e.expires = s.now().Add(ttl).UnixNano()
+	sh := s.shard(sl.h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s.version(sl) != v {
+		return
+	}
+	if old := sh.m[sl.k]; old != nil {
+		sh.remove(old)
+	}
+	sh.m[sl.k] = e
+	sh.pushFront(e)
+	for len(sh.m) > sh.cap {
+		sh.remove(sh.lru.prev)
+		sh.evictions++
+	}
+}
+
+// invalidate makes every entry of identity in kind k invalid, and frees the
+// entry whose key is the identity itself.
+func (s *store) invalidate(k kind, identity string) {
+	h := maphash.String(s.seed, identity)
+	s.kinds[k].stripes[stripeOf(h)].Add(1)
+	sh := s.shard(h)
+	sh.mu.Lock()
+	if e := sh.m[entryKey{kind: k, key: identity}]; e != nil {
+		sh.remove(e)
+	}
+	sh.mu.Unlock()
+}
+
+// bump makes every entry of kind k invalid; they are freed as they are met.
+func (s *store) bump(k kind) { s.kinds[k].gen.Add(1) }
+
+func (sh *shard) unlink(e *entry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (sh *shard) pushFront(e *entry) {
+	e.prev, e.next = &sh.lru, sh.lru.next
+	sh.lru.next.prev = e
+	sh.lru.next = e
+}
+
+func (sh *shard) remove(e *entry) {
+	sh.unlink(e)
+	delete(sh.m, e.k)
+}
+
+// Stats are the counters of a cache, for metrics. They only grow, except
+// Entries.
+type Stats struct {
+	// Hits and Misses count lookups answered from the cache and those that
+	// went to the backend (or joined a call already going).
+	Hits, Misses uint64
+	// Evictions counts entries dropped to stay within MaxEntries.
+	Evictions uint64
+	// Invalidations counts the invalidations applied: one per write through
+	// the decorator and one per Invalidate call.
+	Invalidations uint64
+	// Entries is the number of entries held now (invalidated and expired
+	// ones included until they are met or evicted).
+	Entries int
+}
+
+// HitRate is Hits / (Hits + Misses), 0 before the first lookup.
+func (st Stats) HitRate() float64 {
+	if st.Hits+st.Misses == 0 {
+		return 0
+	}
+	return float64(st.Hits) / float64(st.Hits+st.Misses)
+}
+
+func (s *store) stats() Stats {
+	var st Stats
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		st.Hits += sh.hits
+		st.Misses += sh.misses
+		st.Evictions += sh.evictions
+		st.Entries += len(sh.m)
+		sh.mu.Unlock()
+	}
+	st.Invalidations = s.invalidations.Load()
+	return st
+}
+
+// fetched is what a fill's backend call gave: the entry to return and how
+// long to keep it (0: not at all).
+type fetched struct {
+	e   *entry
+	ttl time.Duration
+}
+
+// fill answers a miss of sl: one backend call per identity version however
+// many callers miss at once (singleflight), the result stored unless sl
+// was invalidated meanwhile, errors returned and never stored. A caller
+// whose context ends stops waiting; one that shared the call of a caller
+// whose context ended calls the backend itself.
+func (s *store) fill(ctx context.Context, sl slot, fetch func(context.Context) (fetched, error)) (*entry, error) {
+	v := s.version(sl)
+	// The version is part of the flight key: a caller that comes after an
+	// invalidation never joins a call that may have read the old state.
+	b := make([]byte, 0, len(sl.k.key)+24)
+	b = append(b, byte(sl.k.kind), 0)
+	b = append(b, sl.k.key...)
+	b = append(b, 0)
+	b = strconv.AppendUint(b, v.stripe, 36)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, v.gen, 36)
+	call := func(ctx context.Context) (*entry, error) {
+		if e := s.lookup(sl, false); e != nil {
+			return e, nil
+		}
+		f, err := fetch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if f.ttl > 0 {
+			s.insert(sl, v, f.e, f.ttl)
+		}
+		return f.e, nil
+	}
+	ch := s.flight.DoChan(string(b), func() (any, error) { return call(ctx) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			if r.Shared && ctx.Err() == nil && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) {
+				return call(ctx)
+			}
+			return nil, r.Err
+		}
+		return r.Val.(*entry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
