@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func (c *Cache) Get(ctx context.Context, login string) (backend.CustomerUser, er
 	key := backend.IdentityKey(login)
 	sl := c.s.slot(kindGet, key, key)
 	if e := c.s.lookup(sl, true); e != nil {
-		return e.user.Clone(), e.err
+		return e.copyUser(), e.err
 	}
 	e, err := c.s.fill(ctx, sl, func(ctx context.Context) (fetched, error) {
 		u, err := c.b.Get(ctx, login)
@@ -108,7 +109,20 @@ func (c *Cache) Get(ctx context.Context, login string) (backend.CustomerUser, er
 		}
 		return backend.CustomerUser{}, err
 	}
-	return e.user.Clone(), e.err
+	return e.copyUser(), e.err
+}
+
+// copyUser is CustomerUser.Clone with one copy of the struct instead of
+// three: a hit returns a user of the caller's own.
+func (e *entry) copyUser() backend.CustomerUser {
+	u := e.user
+	if u.CustomerIDs != nil {
+		u.CustomerIDs = append([]string(nil), u.CustomerIDs...)
+	}
+	if u.Attributes != nil {
+		u.Attributes = maps.Clone(u.Attributes)
+	}
+	return u
 }
 
 // Search returns the result from the cache, or from the backend,

@@ -53,35 +53,46 @@ type entryKey struct {
 	key  string
 }
 
-// entry is one cached result. Everything but the list links is set before
-// the entry is inserted and never changed, so it is read without the lock.
+// entry is one cached result. Everything but the list links and ref is
+// set before the entry is inserted and never changed, so it is read
+// without the lock. The fields a lookup checks come first, on one cache
+// line.
 type entry struct {
-	k       entryKey
-	user    backend.CustomerUser // kindGet
-	err     error                // kindGet: a cached not-found
-	val     any                  // the other kinds: a slice or a value, never changed
-	expires int64                // Unix nanoseconds
+	expires int64 // Unix nanoseconds
 	ver     version
-	h       uint64
+	ref     atomic.Bool // used since the eviction hand last passed (CLOCK)
+	k       entryKey
+	h       uint64 // of the identity: shard and stripe
+	mh      uint64 // of k: the map key
 	prev    *entry
 	next    *entry
+	err     error                // kindGet: a cached not-found
+	val     any                  // the other kinds: a slice or a value, never changed
+	user    backend.CustomerUser // kindGet
 }
 
-// slot locates an entry: its map key and the hash of the identity that
-// picks its shard and stripe (for a search, the whole query).
+// slot locates an entry: its key, the hash of the identity that picks its
+// shard and stripe (for a search, the whole query), and the hash of the key
+// that the shard's map is keyed by (the same when the key is the identity).
 type slot struct {
-	k entryKey
-	h uint64
+	k  entryKey
+	h  uint64
+	mh uint64
 }
 
+// shard is one lock's worth of entries: a map by key hash and a list in
+// insertion order that the eviction hand walks from the back, giving a
+// second chance to entries used since it last passed (the CLOCK
+// approximation of LRU: a hit only sets a flag, under the read lock, and
+// never touches the list).
 type shard struct {
-	mu        sync.Mutex
-	m         map[entryKey]*entry
-	lru       entry // sentinel: lru.next is the most recently used
+	mu        sync.RWMutex
+	m         map[uint64]*entry
+	lru       entry // sentinel: lru.next is the newest, lru.prev the next to consider
 	cap       int
-	hits      uint64
-	misses    uint64
 	evictions uint64
+	hits      atomic.Uint64
+	misses    atomic.Uint64
 	_         [64]byte // keep shards on their own cache lines
 }
 
@@ -108,7 +119,7 @@ func newStore(maxEntries int, now func() time.Time) *store {
 	per := (maxEntries + n - 1) / n
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.m = make(map[entryKey]*entry)
+		sh.m = make(map[uint64]*entry)
 		sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 		sh.cap = per
 	}
@@ -116,7 +127,12 @@ func newStore(maxEntries int, now func() time.Time) *store {
 }
 
 func (s *store) slot(k kind, identity, key string) slot {
-	return slot{k: entryKey{kind: k, key: key}, h: maphash.String(s.seed, identity)}
+	h := maphash.String(s.seed, identity)
+	mh := h
+	if key != identity {
+		mh = maphash.String(s.seed, key)
+	}
+	return slot{k: entryKey{kind: k, key: key}, h: h, mh: mh ^ uint64(k)<<56}
 }
 
 func (s *store) shard(h uint64) *shard { return &s.shards[h&s.mask] }
@@ -130,32 +146,28 @@ func (s *store) version(sl slot) version {
 }
 
 // lookup returns the valid entry of sl, or nil; count says whether the
-// outcome goes into the hit and miss counters.
+// outcome goes into the hit and miss counters. An expired or invalidated
+// entry is left for the fill that replaces it or for the eviction hand.
 func (s *store) lookup(sl slot, count bool) *entry {
 	now := s.now().UnixNano()
 	cur := s.version(sl)
 	sh := s.shard(sl.h)
-	sh.mu.Lock()
-	e := sh.m[sl.k]
-	if e != nil && (now >= e.expires || e.ver != cur) {
-		sh.remove(e)
-		e = nil
-	}
-	if e == nil {
+	sh.mu.RLock()
+	e := sh.m[sl.mh]
+	sh.mu.RUnlock()
+	// Two keys with one 64-bit hash only cost each other misses.
+	if e == nil || e.k != sl.k || now >= e.expires || e.ver != cur {
 		if count {
-			sh.misses++
+			sh.misses.Add(1)
 		}
-		sh.mu.Unlock()
 		return nil
 	}
 	if count {
-		sh.hits++
+		sh.hits.Add(1)
 	}
-	if sh.lru.next != e {
-		sh.unlink(e)
-		sh.pushFront(e)
+	if !e.ref.Load() {
+		e.ref.Store(true)
 	}
-	sh.mu.Unlock()
 	return e
 }
 
@@ -163,7 +175,7 @@ func (s *store) lookup(sl slot, count bool) *entry {
 // read: a fill that raced with a write must not store what it read
 // before the write.
 func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
-	e.k, e.h, e.ver = sl.k, sl.h, v
+	e.k, e.h, e.mh, e.ver = sl.k, sl.h, sl.mh, v
 	e.expires = s.now().Add(ttl).UnixNano()
 	sh := s.shard(sl.h)
 	sh.mu.Lock()
@@ -171,15 +183,22 @@ func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
 	if s.version(sl) != v {
 		return
 	}
-	if old := sh.m[sl.k]; old != nil {
+	if old := sh.m[sl.mh]; old != nil {
 		sh.remove(old)
 	}
-	sh.m[sl.k] = e
-	sh.pushFront(e)
-	for len(sh.m) > sh.cap {
-		sh.remove(sh.lru.prev)
+	for len(sh.m) >= sh.cap {
+		victim := sh.lru.prev
+		if victim.ref.Load() {
+			victim.ref.Store(false)
+			sh.unlink(victim)
+			sh.pushFront(victim)
+			continue
+		}
+		sh.remove(victim)
 		sh.evictions++
 	}
+	sh.m[sl.mh] = e
+	sh.pushFront(e)
 }
 
 // invalidate makes every entry of identity in kind k invalid, and frees the
@@ -188,8 +207,9 @@ func (s *store) invalidate(k kind, identity string) {
 	h := maphash.String(s.seed, identity)
 	s.kinds[k].stripes[stripeOf(h)].Add(1)
 	sh := s.shard(h)
+	mh := h ^ uint64(k)<<56
 	sh.mu.Lock()
-	if e := sh.m[entryKey{kind: k, key: identity}]; e != nil {
+	if e := sh.m[mh]; e != nil && e.k == (entryKey{kind: k, key: identity}) {
 		sh.remove(e)
 	}
 	sh.mu.Unlock()
@@ -211,7 +231,7 @@ func (sh *shard) pushFront(e *entry) {
 
 func (sh *shard) remove(e *entry) {
 	sh.unlink(e)
-	delete(sh.m, e.k)
+	delete(sh.m, e.mh)
 }
 
 // Stats are the counters of a cache, for metrics. They only grow, except
@@ -242,12 +262,12 @@ func (s *store) stats() Stats {
 	var st Stats
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.Lock()
-		st.Hits += sh.hits
-		st.Misses += sh.misses
+		sh.mu.RLock()
 		st.Evictions += sh.evictions
 		st.Entries += len(sh.m)
-		sh.mu.Unlock()
+		sh.mu.RUnlock()
+		st.Hits += sh.hits.Load()
+		st.Misses += sh.misses.Load()
 	}
 	st.Invalidations = s.invalidations.Load()
 	return st
