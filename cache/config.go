@@ -38,7 +38,8 @@ type Config struct {
 	// whose only criterion is Email (the postmaster lookup of incoming
 	// mail), with or without IncludeInvalid and Limit.
 	EmailTTL time.Duration
-	// Now is the clock of the TTLs; nil means time.Now.
+	// Now is the clock of the TTLs; nil means the system clock (its
+	// monotonic reading).
 	Now func() time.Time
 	// OnInvalidate, when set, is called once for every write through the
 	// Cache (after the write and the local invalidation, before the write

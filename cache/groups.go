@@ -20,7 +20,8 @@ type GroupConfig struct {
 	// TTL is how long a list is kept; 0 means DefaultGroupTTL, negative
 	// turns caching off.
 	TTL time.Duration
-	// Now is the clock of the TTL; nil means time.Now.
+	// Now is the clock of the TTL; nil means the system clock (its
+	// monotonic reading).
 	Now func() time.Time
 	// OnInvalidate, when set, is called once for every write through the
 	// GroupStore, like Config.OnInvalidate.
@@ -61,9 +62,6 @@ func NewGroupStore(st groups.Store, cfg GroupConfig) (*GroupStore, error) {
 	}
 	if cfg.MaxEntries == 0 {
 		cfg.MaxEntries = DefaultMaxEntries
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	g := &GroupStore{st: st, s: newStore(cfg.MaxEntries, cfg.Now), onInv: cfg.OnInvalidate}
 	ttl := ttlOr(cfg.TTL, DefaultGroupTTL)

@@ -58,7 +58,7 @@ type entryKey struct {
 // without the lock. The fields a lookup checks come first, on one cache
 // line.
 type entry struct {
-	expires int64 // Unix nanoseconds
+	expires int64 // on the store's clock (store.now)
 	ver     version
 	ref     atomic.Bool // used since the eviction hand last passed (CLOCK)
 	k       entryKey
@@ -104,13 +104,21 @@ type store struct {
 	mask   uint64
 	kinds  [numKinds]kindState
 	ttl    [numKinds]time.Duration
-	now    func() time.Time
+	// now is the clock of expiry, in nanoseconds: the injected clock's
+	// Unix time, or by default the monotonic time since the store was
+	// made (half the cost of time.Now, which also reads the wall clock).
+	now    func() int64
 	flight singleflight.Group
 	// invalidations counts applied invalidations, local and remote.
 	invalidations atomic.Uint64
 }
 
-func newStore(maxEntries int, now func() time.Time) *store {
+func newStore(maxEntries int, clock func() time.Time) *store {
+	now := func() int64 { return clock().UnixNano() }
+	if clock == nil {
+		start := time.Now()
+		now = func() int64 { return int64(time.Since(start)) }
+	}
 	n := 1
 	if maxEntries >= 4096 {
 		n = 16
@@ -149,7 +157,7 @@ func (s *store) version(sl slot) version {
 // outcome goes into the hit and miss counters. An expired or invalidated
 // entry is left for the fill that replaces it or for the eviction hand.
 func (s *store) lookup(sl slot, count bool) *entry {
-	now := s.now().UnixNano()
+	now := s.now()
 	cur := s.version(sl)
 	sh := s.shard(sl.h)
 	sh.mu.RLock()
@@ -176,7 +184,7 @@ func (s *store) lookup(sl slot, count bool) *entry {
 // before the write.
 func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
 	e.k, e.h, e.mh, e.ver = sl.k, sl.h, sl.mh, v
-	e.expires = s.now().Add(ttl).UnixNano()
+	e.expires = s.now() + int64(ttl)
 	sh := s.shard(sl.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
