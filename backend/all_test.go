@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -170,6 +171,73 @@ func TestAllHonoursTheContext(t *testing.T) {
 	assert.True(t, errors.Is(last, context.Canceled))
 	assert.Equal(t, 10, users, "the page in hand is finished, the next is not read")
 	assert.Len(t, p.queries, 1)
+}
+
+// BenchmarkAll lists 200,000 users of a memory backend with All in pages
+// of 1,000 and reports the live heap above what it was before the listing,
+// at its peak (measured after a collection every 20 pages, so garbage not
+// yet collected does not count): it stays at about one page, however many
+// users there are; backend-MB is what the backend itself holds.
+func BenchmarkAll(b *testing.B) {
+	const n, page = 200_000, 1000
+	users := make([]memorybackend.User, n)
+	for i := range users {
+		users[i].CustomerUser = backend.CustomerUser{
+			Login: fmt.Sprintf("user%07d", i), FirstName: "F", LastName: "L",
+			Email: fmt.Sprintf("u%07d@example.com", i), CustomerID: "ACME", Valid: backend.Valid,
+		}
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	m, err := memorybackend.New(memorybackend.Config{Users: users})
+	if err != nil {
+		b.Fatal(err)
+	}
+	users = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	held := ms.HeapAlloc - base
+	list := func(sample func(count int)) {
+		count := 0
+		for _, err := range backend.All(context.Background(), m, backend.Query{Limit: page}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			count++
+			sample(count)
+		}
+		if count != n {
+			b.Fatalf("listed %d users, want %d", count, n)
+		}
+	}
+	b.Run("time", func(b *testing.B) {
+		for b.Loop() {
+			list(func(int) {})
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/user")
+	})
+	b.Run("heap", func(b *testing.B) {
+		var peak uint64
+		for b.Loop() {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			start := ms.HeapAlloc
+			list(func(count int) {
+				if count%(20*page) == page/2 {
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					if ms.HeapAlloc > start && ms.HeapAlloc-start > peak {
+						peak = ms.HeapAlloc - start
+					}
+				}
+			})
+		}
+		b.ReportMetric(float64(peak)/(1<<20), "peak-live-extra-heap-MB")
+		b.ReportMetric(float64(held)/(1<<20), "backend-MB")
+	})
+	runtime.KeepAlive(m)
 }
 
 func ExampleAll() {
