@@ -200,9 +200,10 @@ func (c *Cache) Add(ctx context.Context, u backend.CustomerUser, password string
 	if ctx.Err() != nil || c.b.ReadOnly() {
 		return c.b.Add(ctx, u, password)
 	}
-	defer c.lock(u.Login)()
+	unlock := c.lock(u.Login)
+	defer unlock() // if the backend panics; otherwise wrote unlocks first
 	out, err := c.b.Add(ctx, u, password)
-	c.wrote(err, Invalidation{Logins: []string{u.Login, out.Login}, Emails: []string{u.Email, out.Email}, Searches: true})
+	c.wrote(err, Invalidation{Logins: []string{u.Login, out.Login}, Emails: []string{u.Email, out.Email}, Searches: true}, unlock)
 	return out, err
 }
 
@@ -214,12 +215,13 @@ func (c *Cache) Update(ctx context.Context, login string, u backend.CustomerUser
 	if ctx.Err() != nil || c.b.ReadOnly() {
 		return c.b.Update(ctx, login, u)
 	}
-	defer c.lock(login, u.Login)()
+	unlock := c.lock(login, u.Login)
+	defer unlock() // if the backend panics; otherwise wrote unlocks first
 	inv := c.before(ctx, "update", login)
 	out, err := c.b.Update(ctx, login, u)
 	inv.Logins = append(inv.Logins, login, u.Login, out.Login)
 	inv.Emails = append(inv.Emails, u.Email, out.Email)
-	c.wrote(err, inv)
+	c.wrote(err, inv, unlock)
 	return out, err
 }
 
@@ -229,11 +231,12 @@ func (c *Cache) SetPassword(ctx context.Context, login, password string) error {
 	if ctx.Err() != nil || c.b.ReadOnly() {
 		return c.b.SetPassword(ctx, login, password)
 	}
-	defer c.lock(login)()
+	unlock := c.lock(login)
+	defer unlock() // if the backend panics; otherwise wrote unlocks first
 	inv := c.before(ctx, "set password", login)
 	err := c.b.SetPassword(ctx, login, password)
 	inv.Logins = append(inv.Logins, login)
-	c.wrote(err, inv)
+	c.wrote(err, inv, unlock)
 	return err
 }
 
@@ -270,19 +273,24 @@ func unchanged(err error) bool {
 
 // wrote applies the invalidation of a write that may have changed the
 // backend (a success, or an error that does not say nothing changed: a
-// timeout may come after the commit) and hands it to OnInvalidate.
-func (c *Cache) wrote(err error, inv Invalidation) {
+// timeout may come after the commit), releases the write's locks and hands
+// the invalidation to OnInvalidate (outside the locks, so that the hook may
+// use the Cache).
+func (c *Cache) wrote(err error, inv Invalidation, unlock func()) {
 	if err != nil && unchanged(err) {
+		unlock()
 		return
 	}
 	inv = inv.normalize()
 	c.apply(inv)
+	unlock()
 	if c.onInv != nil {
 		c.onInv(inv)
 	}
 }
 
-// lock locks the write stripes of the logins and returns the unlock.
+// lock locks the write stripes of the logins and returns the unlock,
+// which may be called more than once.
 func (c *Cache) lock(logins ...string) func() {
 	idx := make([]int, 0, len(logins))
 	for _, l := range logins {
@@ -293,9 +301,9 @@ func (c *Cache) lock(logins ...string) func() {
 	for _, i := range idx {
 		c.writeLocks[i].Lock()
 	}
-	return func() {
+	return sync.OnceFunc(func() {
 		for _, i := range idx {
 			c.writeLocks[i].Unlock()
 		}
-	}
+	})
 }
