@@ -626,3 +626,32 @@ func TestNoStaleReadUnderConcurrentWrites(t *testing.T) {
 	assert.Positive(t, st.Hits)
 	assert.EqualValues(t, writers*rounds, st.Invalidations)
 }
+
+func TestAWriteWhoseReadBeforeFailsInvalidatesEverything(t *testing.T) {
+	var invs []cache.Invalidation
+	b := memory(t, "anna", "bert")
+	c := newCache(t, b, cache.Config{OnInvalidate: func(inv cache.Invalidation) { invs = append(invs, inv) }})
+	ctx := t.Context()
+	res, err := c.Search(ctx, backend.Query{Email: "anna@example.com"})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	_, err = c.Get(ctx, "bert")
+	require.NoError(t, err)
+
+	down := fmt.Errorf("customeruser mem: get: %w", backend.ErrUnavailable)
+	b.getErr.Store(&down) // the read before the write fails; the write itself works
+	u := sampleUser("anna")
+	u.Email = "anna.new@example.com"
+	_, err = c.Update(ctx, "anna", u)
+	require.NoError(t, err)
+	b.getErr.Store(nil)
+	require.Len(t, invs, 1)
+	assert.True(t, invs[0].All, "the old email is unknown: everything is invalidated")
+	res, err = c.Search(ctx, backend.Query{Email: "anna@example.com"})
+	require.NoError(t, err)
+	assert.Empty(t, res, "the old email lookup is not served stale")
+	gets := b.gets.Load()
+	_, err = c.Get(ctx, "bert")
+	require.NoError(t, err)
+	assert.Equal(t, gets+1, b.gets.Load())
+}

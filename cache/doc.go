@@ -46,7 +46,12 @@
 // expire: staleness is bounded by the TTL of each kind. To close that gap a
 // product sets Config.OnInvalidate, sends the Invalidation it receives to
 // its other instances over its own bus, and each applies it with
-// (*Cache).Invalidate.
+// (*Cache).Invalidate. The same bound applies to what is decided from
+// cached reads: a policy.Directory over Caches checks that a new login or
+// email is free across its backends with Get and an email lookup, so an
+// account another instance added within NotFoundTTL or EmailTTL may be
+// missed by that check (each backend's own unique index still refuses a
+// duplicate within that backend) unless the hook is wired.
 //
 // # Group memberships
 //
