@@ -96,8 +96,8 @@ type shard struct {
 	_         [64]byte // keep shards on their own cache lines
 }
 
-// store is the bounded, sharded LRU map with versioned entries that both
-// decorators use.
+// store is the sharded map of versioned entries, bounded by CLOCK
+// eviction, that both decorators use.
 type store struct {
 	seed   maphash.Seed
 	shards []shard
