@@ -46,3 +46,9 @@ fuzz:
 # The benchmarks BENCHMARKS.md reports.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# sqlbackend at a million users (BENCHMARKS.md, "sqlbackend at 1,000,000"): Import of
+# CUSTOMERUSER_SCALE users, then each pair interleaved in one run; about 10 minutes.
+.PHONY: bench-sql-scale
+bench-sql-scale:
+	CUSTOMERUSER_SCALE=$${CUSTOMERUSER_SCALE:-1000000} $(GO) test -run '^$$' -bench BenchmarkScale -benchtime 10x -timeout 60m -v ./sqlbackend/ | grep -v '^=== RUN'

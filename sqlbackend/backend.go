@@ -1,6 +1,7 @@
 package sqlbackend
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
@@ -56,6 +59,27 @@ type Backend struct {
 	loginBin    string // expression: the login in code-point order
 	escape      string // the ESCAPE clause of every LIKE
 	idsFor      string // query: the further IDs of one login
+	idsForMany  string // query: the further IDs of logins (%s: their placeholders)
+	userList    string // columns of readCols only
+	idsJoin     string // " LEFT JOIN <ids> c ON ..." of a lookup, or ""
+	idsJoinCols string // ", c.user_id, c.customer_id, c.id" (NULL for what is missing)
+	idsJoinOrd  string // " ORDER BY c.customer_id" of a lookup's joined rows, or ""
+
+	stmts sync.Map // query -> *sql.Stmt prepared on db (the lookups)
+	rep   *replica // the read replica (replica.go), nil without Config.ReadDB
+
+	sorted      bool         // the table has the sort key columns (sortkey.go)
+	sortIdx     string       // the index on (sort key, login), "" when missing (then searches sort at query time)
+	mariadb     bool         // the server is MariaDB (LIMIT ... ROWS EXAMINED)
+	isort       string       // expression: the stored sort key (NULL when stale)
+	ilogin      string       // expression: the login, the second column of the sort index
+	staleLogged atomic.Int64 // when LogStaleSortKeys was last logged (UnixNano)
+
+	ngram       bool         // the trigram index exists (ngram.go) and substring searches use it
+	ngTable     string       // quoted trigram table name
+	ngSum       string       // expression: the MD5 of the row's indexed columns (alias t)
+	ngramFields []string     // the fields of ngramColumns, in order
+	ngramLogged atomic.Int64 // when LogStaleNgrams was last logged (UnixNano)
 }
 
 // lookup holds the equality predicates of an identity column: exact is
@@ -64,6 +88,7 @@ type Backend struct {
 // apart from the asked one though the identity rule does not (a scan; used
 // when exact found no row of the identity, and in uniqueness checks).
 type lookup struct {
+	col   string // the indexed column expression exact compares
 	exact string
 	wide  string
 	// ci: the collation ignores case, so exact finds every spelling but
@@ -92,7 +117,9 @@ type colInfo struct {
 // New returns a backend over db as cfg describes. It checks cfg, reads the
 // table's columns (every mapped column must exist: the error names those
 // that do not), detects each column's collation to choose its predicates,
-// and, unless cfg.KeepPool, applies cfg.Pool to db. Call CreateSchema first
+// and, unless cfg.KeepPool, applies cfg.Pool to db. When the tables lack an
+// index or the sort key columns that the configured queries need, New logs
+// LogMissingIndexes with the statements that add them. Call CreateSchema first
 // for a new database. New queries the server with a 30 s timeout.
 // Configuration problems give an error matching backend.ErrInvalidInput,
 // "customeruser <name>: config: ...", listing all of them.
@@ -184,7 +211,32 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		db.SetConnMaxLifetime(p.ConnMaxLifetime)
 		db.SetConnMaxIdleTime(p.ConnMaxIdleTime)
 	}
+	b.setReplica()
 	b.build(cols, idCols, chooseCollation(names, identityCollations, ""), chooseCollation(names, searchCollations, ""))
+	if nt := ngramTable(r.Table); nt != "" && !r.MatchPrefix {
+		ngCols, err := tableColumns(ctx, db, nt)
+		if err != nil {
+			return fail(err)
+		}
+		if hasNgram(cols, ngCols) {
+			var cs []string
+			cs, b.ngramFields = b.cfg.ngramColumns()
+			b.ngram, b.ngTable, b.ngSum = true, quote(nt), ngramSumExpr("t.", cs)
+		}
+	}
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fail(err)
+	}
+	b.mariadb = strings.Contains(strings.ToLower(version), "mariadb")
+	if b.sorted {
+		if b.sortIdx, err = b.indexStartingWith(ctx, r.Table, sortColumn(r.cols[FieldLogin])); err != nil {
+			return fail(err)
+		}
+	}
+	if err := b.warnMissingIndexes(ctx, cols); err != nil {
+		return fail(err)
+	}
 	return b, nil
 }
 
@@ -258,7 +310,7 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 		return "CONVERT(" + qcol + " USING utf8mb4) COLLATE " + coll
 	}
 	eq := func(info colInfo, qcol string) lookup {
-		l := lookup{exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
+		l := lookup{col: qcol, exact: qcol + " = ?", ci: info.collation.Valid && strings.HasSuffix(strings.ToLower(info.collation.String), "_ci")}
 		if info.collation.Valid && coversIdentity(info.collation.String) {
 			return l
 		}
@@ -327,6 +379,10 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	// backend sorts each page by CompareLogins itself.
 	b.sortKey = "CONVERT(LOWER(t." + quote(r.cols[FieldLogin]) + ") USING utf8mb4) COLLATE utf8mb4_bin"
 	b.loginBin = "CONVERT(t." + quote(r.cols[FieldLogin]) + " USING utf8mb4) COLLATE utf8mb4_bin"
+	if b.sorted = hasSortKey(cols, r.cols[FieldLogin]); b.sorted {
+		b.isort = "t." + quote(sortColumn(r.cols[FieldLogin]))
+		b.ilogin = "t." + quote(r.cols[FieldLogin])
+	}
 
 	var list []string
 	for _, f := range columnOrder {
@@ -342,26 +398,32 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 		b.readCols = append(b.readCols, "attr:"+a)
 		list = append(list, "t."+quote(r.Attributes[a]))
 	}
-	// The further customer IDs come with the row, in one round trip, each
-	// with the user_id it is stored under (re-checked by the identity
-	// rule), and their count: when GROUP_CONCAT's cap
-	// (group_concat_max_len) cut the list, they are read again completely.
-	// IDs and logins never contain control characters (backend refuses
-	// them), so the separators cannot occur inside one.
+	// The further customer IDs of a lookup come with the row, through a
+	// LEFT JOIN (selectBy); those of a search's rows in one query per batch
+	// (fillIDs). Either way each comes with the user_id it is stored under,
+	// re-checked by the identity rule.
+	b.userList = strings.Join(list, ", ")
+	b.idsJoinCols = ", NULL, NULL, NULL"
 	if b.ids {
 		order := "ORDER BY c.customer_id"
 		if b.idsOrder != "" {
 			order = "ORDER BY c.id"
 		}
 		lc := quote(r.cols[FieldLogin])
-		list = append(list,
-			fmt.Sprintf("(SELECT GROUP_CONCAT(CONCAT(c.user_id, '\x1e', c.customer_id) %s SEPARATOR '\x1f') FROM %s c WHERE c.user_id = t.%s)",
-				order, b.idsTable, lc),
-			fmt.Sprintf("(SELECT COUNT(*) FROM %s c WHERE c.user_id = t.%s)", b.idsTable, lc))
 		b.idsFor = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id = ? %s", b.idsTable, order)
-	} else {
-		list = append(list, "NULL", "0")
+		b.idsForMany = fmt.Sprintf("SELECT c.user_id, c.customer_id FROM %s c WHERE c.user_id IN (%%s) %s", b.idsTable, order)
+		b.idsJoin = fmt.Sprintf(" LEFT JOIN %s c ON c.user_id = t.%s", b.idsTable, lc)
+		// With the id column the joined rows are put in order in Go (an
+		// ORDER BY on the joined table costs a temporary table and a
+		// filesort); on an OTRS table, by customer_id in SQL.
+		if b.idsOrder != "" {
+			b.idsJoinCols = ", c.user_id, c.customer_id, c.id"
+		} else {
+			b.idsJoinCols = ", c.user_id, c.customer_id, NULL"
+			b.idsJoinOrd = " " + order
+		}
 	}
+	list = append(list, "NULL", "0")
 	b.readPos = make(map[string]int, len(b.readCols))
 	for i, f := range b.readCols {
 		b.readPos[f] = i
@@ -369,18 +431,138 @@ func (b *Backend) build(cols, idCols map[string]colInfo, idColl, searchColl stri
 	b.selectList = strings.Join(list, ", ")
 }
 
-// selectBy is the query of a lookup by one predicate.
+// selectBy is the query of a lookup by one predicate: the user's columns
+// and, through a LEFT JOIN on the index of user_id, one row per further
+// customer ID (user_id and customer_id; NULL when it has none). So a Get
+// is one indexed query with no subquery; see scanLookup.
 func (b *Backend) selectBy(pred string, withPassword bool) string {
 	pw := ""
 	if withPassword {
 		pw = ", t." + quote(b.cfg.cols[FieldPassword])
 	}
-	return fmt.Sprintf("SELECT %s%s FROM %s t WHERE %s LIMIT %d", b.selectList, pw, b.table, pred, maxLookupRows)
+	return fmt.Sprintf("SELECT %s%s%s FROM %s t%s WHERE %s%s LIMIT %d", b.userList, b.idsJoinCols, pw, b.table,
+		b.idsJoin, pred, b.idsJoinOrd, maxLookupJoinRows)
 }
 
-// maxLookupRows caps the rows a lookup reads: a unique index allows one per
-// collation class, a legacy table without one a few.
+// maxLookupRows caps the users a lookup reads: a unique index allows one
+// per collation class, a legacy table without one a few.
 const maxLookupRows = 100
+
+// maxLookupJoinRows caps the joined rows of a lookup (users times their
+// further IDs); when it is reached the further IDs are read again per user.
+const maxLookupJoinRows = 2 * (backend.MaxCustomerIDs + 1)
+
+// queryCached runs query on q; on the backend's own *sql.DB through a
+// statement prepared once (database/sql prepares it again on each pooled
+// connection as needed), so that a lookup costs one round trip even
+// without interpolateParams in the DSN.
+func (b *Backend) queryCached(ctx context.Context, q queryer, query string, args ...any) (*sql.Rows, error) {
+	stmts := b.stmtsOf(q)
+	if stmts == nil {
+		return q.QueryContext(ctx, query, args...)
+	}
+	if st, ok := stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}
+	st, err := q.(*sql.DB).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// scanLookup runs a lookup query (selectBy) and returns its users, each
+// with its further customer IDs from the joined rows (only those stored
+// under its identity, re-checked by the identity rule).
+func (b *Backend) scanLookup(ctx context.Context, q queryer, query string, withPassword bool, args ...any) ([]found, error) {
+	rows, err := b.queryCached(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	type furtherID struct {
+		id  string
+		seq int64
+	}
+	var out []found
+	var ids [][]furtherID
+	pos := map[string]int{}
+	n := 0
+	var owner, cid sql.NullString
+	var seq sql.NullInt64
+	for rows.Next() {
+		n++
+		r := b.newLookupRow(withPassword, &owner, &cid, &seq)
+		if err := rows.Scan(r.dest...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		login := r.text[b.readPos[FieldLogin]].String
+		i, ok := pos[login]
+		if !ok {
+			if len(out) == maxLookupRows {
+				continue
+			}
+			u, _ := b.user(r)
+			i = len(out)
+			pos[login] = i
+			out = append(out, found{u: u, pw: r.pw.String})
+			ids = append(ids, nil)
+		}
+		if owner.Valid && cid.Valid && backend.IdentityKey(owner.String) == backend.IdentityKey(login) {
+			ids[i] = append(ids[i], furtherID{cid.String, seq.Int64})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if n >= maxLookupJoinRows || len(ids[i]) > backend.MaxCustomerIDs {
+			if err := b.readIDs(ctx, q, &out[i].u); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		list := ids[i]
+		if b.idsJoinOrd == "" {
+			slices.SortStableFunc(list, func(a, b furtherID) int { return cmp.Compare(a.seq, b.seq) })
+		}
+		plain := make([]string, len(list))
+		for j, f := range list {
+			plain[j] = f.id
+		}
+		b.setIDs(&out[i].u, plain)
+		if len(out[i].u.AllCustomerIDs()) > backend.MaxCustomerIDs {
+			return nil, errTooManyCustomerIDs(out[i].u.Login)
+		}
+	}
+	return out, nil
+}
+
+// newLookupRow is the destination of a lookup's row: the user's columns,
+// the joined user_id, customer_id and id, the hash when withPassword.
+func (b *Backend) newLookupRow(withPassword bool, owner, cid *sql.NullString, seq *sql.NullInt64) *row {
+	r := b.newRow(false)
+	r.dest = append(r.dest[:len(b.readCols)], owner, cid, seq)
+	if withPassword {
+		r.dest = append(r.dest, &r.pw)
+	}
+	return r
+}
+
+// Close releases the statements the backend prepared. The backend stays
+// usable (it prepares them again); the *sql.DB is the caller's to close.
+func (b *Backend) Close() error {
+	closeStmts(&b.stmts)
+	if b.rep != nil {
+		closeStmts(&b.rep.stmts)
+	}
+	return nil
+}
 
 // Name returns the configured name.
 func (b *Backend) Name() string { return b.cfg.Name }
@@ -399,7 +581,7 @@ func (b *Backend) ReadOnly() bool { return b.cfg.ReadOnly }
 // Pool when Config.KeepPool was set).
 func (b *Backend) Pool() Pool { return b.pool }
 
-// DB returns the database the backend works on.
+// DB returns the database the backend works on (the primary; see ReadDB).
 func (b *Backend) DB() *sql.DB { return b.db }
 
 // row is the destination of one selected row: one sql.NullString per
@@ -439,7 +621,7 @@ func (b *Backend) newRow(withPassword bool, extra ...any) *row {
 }
 
 // user builds the user of a row. complete is false when the further
-// customer IDs must be read again (readIDs): GROUP_CONCAT cut them, or
+// customer IDs must be read again (readIDs): the row said they were cut, or
 // there are more than a user may have.
 func (b *Backend) user(r *row) (u backend.CustomerUser, complete bool) {
 	s := func(f string) string {
@@ -581,14 +763,12 @@ type found struct {
 	u        backend.CustomerUser
 	pw       string
 	key, bin string
+	keyOK    bool // key is not NULL
 }
 
-// scanUsers runs query and returns its users, their further customer IDs
-// complete. withKeys reads the two keyset columns a search query ends with.
-func (b *Backend) scanUsers(ctx context.Context, q queryer, query string, withPassword bool, args ...any) ([]found, error) {
-	return b.scanRows(ctx, q, query, withPassword, false, args...)
-}
-
+// scanRows runs a search query and returns its users, their further
+// customer IDs complete. withKeys reads the two keyset columns a search
+// query ends with.
 func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPassword, withKeys bool, args ...any) ([]found, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -611,7 +791,7 @@ func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPas
 		if !complete {
 			again = append(again, len(out))
 		}
-		out = append(out, found{u, r.pw.String, key.String, bin.String})
+		out = append(out, found{u, r.pw.String, key.String, bin.String, key.Valid})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -622,7 +802,60 @@ func (b *Backend) scanRows(ctx context.Context, q queryer, query string, withPas
 			return nil, err
 		}
 	}
+	if err := b.fillIDs(ctx, q, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// fillIDs reads the further customer IDs of the users of a search batch in
+// one indexed query (user_id IN (...)), each stored under its identity.
+func (b *Backend) fillIDs(ctx context.Context, q queryer, out []found) error {
+	if !b.ids || len(out) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(out))
+	byKey := make(map[string][]int, len(out))
+	for i := range out {
+		k := backend.IdentityKey(out[i].u.Login)
+		if _, ok := byKey[k]; !ok {
+			args = append(args, out[i].u.Login)
+		}
+		byKey[k] = append(byKey[k], i)
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(b.idsForMany, strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")), args...)
+	if err != nil {
+		return err
+	}
+	ids := make(map[string][]string, len(byKey))
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		k := backend.IdentityKey(owner)
+		if _, ok := byKey[k]; ok {
+			ids[k] = append(ids[k], id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for k, list := range ids {
+		for _, i := range byKey[k] {
+			u := &out[i].u
+			if len(list) > backend.MaxCustomerIDs {
+				return errTooManyCustomerIDs(u.Login)
+			}
+			b.setIDs(u, list)
+			if len(u.AllCustomerIDs()) > backend.MaxCustomerIDs {
+				return errTooManyCustomerIDs(u.Login)
+			}
+		}
+	}
+	return nil
 }
 
 // find reads the user of login's identity. The column's collation picks
@@ -662,13 +895,13 @@ func (b *Backend) find(ctx context.Context, q queryer, login string, withPasswor
 	if wide := b.login.readWide(); wide != "" && withPassword {
 		pred = wide
 	}
-	rows, err := b.scanUsers(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
+	rows, err := b.scanLookup(ctx, q, b.selectBy(pred, withPassword), withPassword, login)
 	if err != nil {
 		return backend.CustomerUser{}, "", err
 	}
 	f, ok, err := pick(rows)
 	if wide := b.login.readWide(); !ok && err == nil && wide != "" && pred != wide {
-		if rows, err = b.scanUsers(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
+		if rows, err = b.scanLookup(ctx, q, b.selectBy(wide, withPassword), withPassword, login); err != nil {
 			return backend.CustomerUser{}, "", err
 		}
 		f, ok, err = pick(rows)
@@ -683,12 +916,17 @@ func (b *Backend) find(ctx context.Context, q queryer, login string, withPasswor
 }
 
 // Get returns the user with this login (by the identity rule), valid or not.
+// With Config.ReadDB it reads from the replica, which may lag behind the
+// primary (see "Read replicas" in the package doc).
 func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, error) {
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
 		return backend.CustomerUser{}, backend.OpError(b.cfg.Name, "get", err)
 	}
-	u, _, err := b.find(ctx, b.db, login, false)
+	u, err := onReplica(ctx, b, func(ctx context.Context, db *sql.DB) (backend.CustomerUser, error) {
+		u, _, err := b.find(ctx, db, login, false)
+		return u, err
+	})
 	if err != nil {
 		return backend.CustomerUser{}, opError(ctx, b.cfg.Name, "get", err)
 	}
@@ -707,6 +945,8 @@ func (b *Backend) Get(ctx context.Context, login string) (backend.CustomerUser, 
 // ctx's error. A stored hash of a weaker scheme (or a lower bcrypt cost) is
 // replaced by a new one; a failure to do so is logged, and the login still
 // succeeds.
+// It reads the stored hash from the primary even with Config.ReadDB, so that
+// a password is refused as soon as SetPassword replaced it.
 func (b *Backend) Authenticate(ctx context.Context, login, pw string) (backend.CustomerUser, error) {
 	const op = "authenticate"
 	start := time.Now()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -186,25 +187,43 @@ func unfoldSQL(query string) string {
 // each one's time per operation and the ratio a/b.
 func pair(tb *testing.B, nameA, nameB string, a, b func(tb *testing.B, i int)) {
 	var da, db time.Duration
+	var sa, sb []time.Duration
 	for i := 0; tb.Loop(); i++ {
+		var ta, tbb time.Duration
 		if i%2 == 0 {
 			t0 := time.Now()
 			a(tb, i)
 			t1 := time.Now()
 			b(tb, i)
-			da, db = da+t1.Sub(t0), db+time.Since(t1)
+			ta, tbb = t1.Sub(t0), time.Since(t1)
 		} else {
 			t0 := time.Now()
 			b(tb, i)
 			t1 := time.Now()
 			a(tb, i)
-			db, da = db+t1.Sub(t0), da+time.Since(t1)
+			tbb, ta = t1.Sub(t0), time.Since(t1)
 		}
+		da, db = da+ta, db+tbb
+		sa, sb = append(sa, ta), append(sb, tbb)
 	}
 	n := float64(tb.N)
 	tb.ReportMetric(float64(da.Nanoseconds())/n, nameA+"-ns/op")
 	tb.ReportMetric(float64(db.Nanoseconds())/n, nameB+"-ns/op")
 	tb.ReportMetric(float64(da)/float64(db), nameA+"/"+nameB)
+	// The spread: min, median and max of each side, and the ratio of the
+	// medians (the figure BENCHMARKS.md reports).
+	slices.Sort(sa)
+	slices.Sort(sb)
+	if len(sa) > 1 {
+		med := func(s []time.Duration) time.Duration { return s[len(s)/2] }
+		tb.ReportMetric(float64(sa[0].Nanoseconds()), nameA+"-min-ns")
+		tb.ReportMetric(float64(med(sa).Nanoseconds()), nameA+"-med-ns")
+		tb.ReportMetric(float64(sa[len(sa)-1].Nanoseconds()), nameA+"-max-ns")
+		tb.ReportMetric(float64(sb[0].Nanoseconds()), nameB+"-min-ns")
+		tb.ReportMetric(float64(med(sb).Nanoseconds()), nameB+"-med-ns")
+		tb.ReportMetric(float64(sb[len(sb)-1].Nanoseconds()), nameB+"-max-ns")
+		tb.ReportMetric(float64(med(sa))/float64(med(sb)), nameA+"/"+nameB+"-med")
+	}
 }
 
 func countColumns(b *testing.B, db *sql.DB, query string, args ...any) int {

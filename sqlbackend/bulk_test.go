@@ -67,7 +67,7 @@ func bulkLoad(t testing.TB, db *sql.DB, n int) {
 }
 
 // explain returns EXPLAIN's rows as "table type key rows" strings.
-func explain(t *testing.T, db *sql.DB, query string, args ...any) []map[string]string {
+func explain(t testing.TB, db *sql.DB, query string, args ...any) []map[string]string {
 	t.Helper()
 	rows, err := db.Query("EXPLAIN "+query, args...)
 	require.NoError(t, err)
@@ -147,7 +147,9 @@ func TestPrefixSearchUsesIndexes(t *testing.T) {
 	require.NoError(t, err)
 	for _, row := range explain(t, d.DB, query, args...) {
 		if row["table"] == "t" {
-			assert.Equal(t, "ALL", row["type"], "a substring search scans the table (the reason for MatchPrefix)")
+			// A scan: of the table, or (the bounded probe in login order)
+			// of the sort index.
+			assert.Contains(t, []string{"ALL", "index"}, row["type"], "a substring search scans (the reason for MatchPrefix)")
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sqlbackend
 
 import (
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -120,6 +121,17 @@ type Config struct {
 	Pool Pool
 	// KeepPool leaves the pool settings of the *sql.DB as the caller made them.
 	KeepPool bool
+	// ReadDB, when not nil, is a read replica of the database given to New
+	// (MySQL/MariaDB replication). Get and Search read from it; writes, the
+	// uniqueness checks and every other read inside a write, and the
+	// password read of Authenticate use the primary. A replica that cannot
+	// be reached leaves reads on the primary for ReplicaRetry, with a
+	// warning (LogReplicaDown). Pool applies to it too. See "Read replicas"
+	// in the package doc for how stale its reads may be.
+	ReadDB *sql.DB
+	// ReplicaRetry is how long reads stay on the primary after the replica
+	// could not be reached, before one of them tries it again. Default 5 s.
+	ReplicaRetry time.Duration
 	// Logger receives the events the backend cannot return (a failed
 	// rehash after a successful login, a row of another identity that a
 	// loose collation returned), with the messages and attributes of
@@ -128,14 +140,15 @@ type Config struct {
 }
 
 // String prints the configuration without anything that could be a secret
-// (a Config holds none today: no DSN, no password) and without the logger.
+// (a Config holds none today: no DSN, no password), without the logger,
+// and of ReadDB only whether it is set.
 func (c Config) String() string {
 	h := "nil (OTRS form)"
 	if c.Hasher != nil {
 		h = fmt.Sprintf("{Cost:%d Format:%s}", c.Hasher.Cost, c.Hasher.Format)
 	}
-	return fmt.Sprintf("sqlbackend.Config{Name:%q Table:%q CustomerIDsTable:%q MatchPrefix:%t ReadOnly:%t DefaultLimit:%d AutoLoginPrefix:%q AllowDuplicateEmail:%t Hasher:%s Collation:%q}",
-		c.Name, c.Table, c.CustomerIDsTable, c.MatchPrefix, c.ReadOnly, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail, h, c.Collation)
+	return fmt.Sprintf("sqlbackend.Config{Name:%q Table:%q CustomerIDsTable:%q MatchPrefix:%t ReadOnly:%t DefaultLimit:%d AutoLoginPrefix:%q AllowDuplicateEmail:%t Hasher:%s Collation:%q ReadDB:%t}",
+		c.Name, c.Table, c.CustomerIDsTable, c.MatchPrefix, c.ReadOnly, c.DefaultLimit, c.AutoLoginPrefix, c.AllowDuplicateEmail, h, c.Collation, c.ReadDB != nil)
 }
 
 // GoString is String, for %#v.
@@ -292,6 +305,11 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if c.Pool.ConnMaxIdleTime == 0 {
 		c.Pool.ConnMaxIdleTime = time.Minute
+	}
+	if c.ReplicaRetry == 0 {
+		c.ReplicaRetry = DefaultReplicaRetry
+	} else if c.ReplicaRetry < 0 {
+		add("ReplicaRetry", "negative")
 	}
 	if len(problems) > 0 {
 		return resolved{}, backend.ConfigError(c.Name, problems...)

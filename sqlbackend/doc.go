@@ -101,20 +101,71 @@
 // instead of scanning the table. Rare expansions ("strasse" for "Straße")
 // that the collation's LIKE does not make are not found by SQL.
 //
-// Results are in login order (backend.CompareLogins): MariaDB orders by the
-// lower-cased login in code-point order, and each page is sorted by
-// CompareLogins. Query.After is a keyset cursor on the same order, so an
-// admin list pages through any number of users without offsets; rows the
-// Go re-check drops are replaced by reading on from the last row, until
-// Limit (at most backend.MaxLimit) is reached.
+// Results are in login order (backend.CompareLogins), read from an index so
+// that LIMIT stops after the page instead of sorting every match: every
+// write stores the login's identity key in "<login>_ikey" (utf8mb4_bin)
+// with the login it was computed from ("<login>_ikey_of"); the virtual
+// column "<login>_isort" is the key while the login is unchanged, else
+// NULL, and the index on ("<login>_isort", login) gives the order. New
+// tables get them from CreateSchema; on an existing table New logs
+// LogMissingIndexes with the ALTER TABLE that adds them (then run
+// Reindex). Query.After is a keyset cursor on the same order, so an admin
+// list pages through any number of users without offsets; rows the Go
+// re-check drops are replaced by reading on from the last row, until Limit
+// (at most backend.MaxLimit) is reached.
+//
+// Rows another application (Znuny) inserts or renames have no current key
+// ("<login>_isort" is NULL, which sorts first): a search that matches one
+// sees it in its first batch, logs LogStaleSortKeys (at most every ten
+// minutes) and answers exactly another way: the logins of every match
+// (the same scan or index ranges, without sorting whole rows) are ordered
+// in Go and the first page of rows is read. Backend.Reindex stores the
+// missing keys (batched, reading the stale rows from the index); run it
+// from a cron job where Znuny writes to the table. Tables without the sort
+// index are searched that way too.
+//
+// A substring search (no B-tree index serves '%word%') is answered from
+// the trigram index when a word of it has a trigram that at most 20,000
+// users have: the side table "<table>_ngram" (gram, uid) holds, for every
+// user, the hashes of the three-rune sequences of its search values folded
+// by backend.SearchFold (and of the full name); the candidates that have
+// all of the word's rarest trigrams, the stale rows (below) and the users
+// whose further customer IDs match the word are narrowed by the query's
+// own conditions, ordered in Go and paged. The index only ever selects too
+// many users, never too few, so answers are those of a scan. Every Add,
+// Update and Import (unless ImportOptions.DeferSearchIndex) keeps it
+// current in the same transaction; an update that changes no search value
+// costs nothing. Rows another application writes are detected by the
+// server itself: the virtual, indexed column "ngram_stale" compares the
+// MD5 of the row's search columns with the one the backend stored
+// ("ngram_sum"); a search takes such rows as candidates (so Znuny's writes
+// are found at once), and with more than 10,000 of them logs
+// LogStaleNgrams and scans until Backend.Reindex has indexed them.
+// CreateSchema creates the index for tables in substring mode (not with
+// MatchPrefix, where B-tree indexes serve); on an existing table New logs
+// the statements that add it. A word whose every trigram is frequent, or
+// that has none (shorter than three runes), reads the sort index in order
+// with a bound (MariaDB's LIMIT ... ROWS EXAMINED, 100 rows per result,
+// 5,000 to 50,000): a frequent word fills the page early; when the bound
+// is reached first it scans as above. On MySQL it always scans.
 //
 // # Further customer IDs
 //
 // They decide which tickets a user sees, so they are read completely or not
-// at all: with the row in one round trip when GROUP_CONCAT's cap
-// (group_concat_max_len) allows, else by a second query. A user may have at
-// most backend.MaxCustomerIDs in all; a stored user with more gives a
-// *backend.ValidationError (Field CustomerIDs) instead of a part of them.
+// at all: a lookup reads them with the row through a LEFT JOIN on the index
+// of user_id (one query, no subquery), a search batch in one "user_id IN
+// (...)" query. A user may have at most backend.MaxCustomerIDs in all; a
+// stored user with more gives a *backend.ValidationError (Field
+// CustomerIDs) instead of a part of them. Lookups run through statements
+// prepared once per *sql.DB (Backend.Close releases them); interpolateParams
+// in the DSN saves the round trip of preparing on each new connection too.
+//
+// # Bulk import
+//
+// Backend.Import loads records with their stored hashes (a migration) in
+// batches of one transaction and multi-row INSERTs each, checks logins and
+// emails through their indexes, reports progress after each batch and,
+// with ImportOptions.SkipExisting, resumes an interrupted import.
 //
 // # Authenticate
 //
@@ -135,6 +186,39 @@
 // Every write moves change_time strictly forward (to now, or one second
 // past the stored value), so that two writes within one second still
 // differ; a rehash at login does not move it.
+//
+// # Read replicas
+//
+// Config.ReadDB takes a second *sql.DB on a replica of the primary's
+// database (MySQL or MariaDB replication; New reads the table's layout from
+// the primary only). Get and Search read from the replica. Everything that
+// decides something reads the primary: Add, Update and SetPassword with
+// their uniqueness checks and every read inside their transactions (so the
+// optimistic check of Update compares u.ChangedAt with the primary's
+// change_time, and a form filled from a stale Get is refused with
+// backend.ErrConflict, never written over a newer record), Import, Reindex,
+// and Authenticate, which reads the stored hash and the record it returns
+// from the primary, so that an old password never works after SetPassword
+// however far the replica lags.
+//
+// A read from the replica is as stale as the replica's replication lag, and
+// the library adds no bound of its own: with replication stopped, without
+// limit. A user just added may not be found yet, an updated or invalidated
+// user shows its old fields, a renamed one its old login. There is no
+// read-your-writes across a write and a read on the replica: a caller that
+// needs it reads through a backend without ReadDB (or waits for the
+// replica with MASTER_GTID_WAIT, as this package's tests do). Watch the
+// replica's lag (Seconds_Behind_Master) in the monitoring.
+//
+// A read that cannot reach the replica (what gives backend.ErrUnavailable:
+// a refused or broken connection, too many connections, a server shutting
+// down) is answered by the primary instead, not with an error, and
+// LogReplicaDown is logged, at most once a minute. Reads then stay on the
+// primary for Config.ReplicaRetry (5 s) before one tries the replica again;
+// LogReplicaBack is logged when it answers. Other errors of the replica (a
+// table it lacks) are the read's error. Give the replica's DSN a short dial
+// Timeout: a replica that does not answer at all costs one read that long
+// per ReplicaRetry.
 //
 // # Connections and errors
 //

@@ -167,6 +167,12 @@ func (b *Backend) opError(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	return opError(ctx, b.cfg.Name, op, b.classify(err))
+}
+
+// classify is the package's classify with the backend's knowledge (see
+// opError).
+func (b *Backend) classify(err error) error {
 	var myErr *mysql.MySQLError
 	if errors.As(err, &myErr) {
 		switch myErr.Number {
@@ -180,7 +186,7 @@ func (b *Backend) opError(ctx context.Context, op string, err error) error {
 			err = &backend.ValidationError{Field: b.fieldOfColumn(columnOfMessage(myErr.Message)), Reason: "does not fit the database column"}
 		}
 	}
-	return opError(ctx, b.cfg.Name, op, err)
+	return classify(err)
 }
 
 // goFieldNames maps the Field constants of this package to the Go field

@@ -107,3 +107,104 @@ func ExampleConfig_hasher() {
 	standard, _ := sqlbackend.New(db, sqlbackend.Config{Hasher: &password.Hasher{Cost: 12}})
 	_, _ = otrsForm, standard
 }
+
+// Migrating users from another system with their stored hashes (here OTRS
+// sha2), in batches, resumable. It needs a server, so it is compiled but
+// not run.
+func ExampleBackend_Import() {
+	ctx := context.Background()
+	var db *sql.DB // opened as in the package example
+	users, err := sqlbackend.New(db, sqlbackend.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	legacy := []sqlbackend.ImportRecord{{
+		User: backend.CustomerUser{Login: "jdoe", FirstName: "John", LastName: "Doe", Email: "jdoe@example.com",
+			CustomerID: "ACME", Valid: backend.Valid},
+		PasswordHash: "2ed06766795d58a4f22d511a672f20a6b096d3fe5b56af3a744678a9a356fd82",
+	}}
+	src := func(yield func(sqlbackend.ImportRecord, error) bool) {
+		for _, r := range legacy {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	p, err := users.Import(ctx, src, sqlbackend.ImportOptions{
+		BatchSize:    2000,
+		SkipExisting: true, // run it again after an interruption: it resumes
+		Progress:     func(p sqlbackend.ImportProgress) { log.Printf("%d stored, last %s", p.Inserted, p.LastLogin) },
+	})
+	var ie *sqlbackend.ImportError
+	if errors.As(err, &ie) {
+		log.Fatalf("record %d (%s): %v", ie.Record, ie.Login, ie.Err)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Inserted, p.Skipped)
+	// After another application wrote to the table:
+	if _, err := users.Reindex(ctx, sqlbackend.ReindexOptions{}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// Reading from a replica: Get and Search go to Config.ReadDB, Authenticate
+// and every write to the primary. It runs on the tests' throwaway MariaDB
+// primary and replica (examplePair); a product opens its two pools the same
+// way from its own two DSNs.
+func ExampleConfig_readDB() {
+	ctx := context.Background()
+	pair, dbName, done := examplePair()
+	defer done()
+	open := func(cfg *mysql.Config) *sql.DB {
+		connector, err := mysql.NewConnector(cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return sql.OpenDB(connector)
+	}
+	primary := open(pair.Primary.Config(dbName))
+	defer primary.Close()
+	replicaCfg := pair.Replica.Config(dbName)
+	replicaCfg.Timeout = time.Second // a replica that does not answer costs a read this long
+	replica := open(replicaCfg)
+	defer replica.Close()
+
+	if err := sqlbackend.CreateSchema(ctx, primary, sqlbackend.Config{}); err != nil {
+		log.Fatal(err)
+	}
+	users, err := sqlbackend.New(primary, sqlbackend.Config{
+		Name:   "customers",
+		ReadDB: replica,
+		Hasher: &exampleHasher, // a cheap bcrypt cost for the example; leave it nil in production
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = users.Add(ctx, backend.CustomerUser{Login: "jdoe", FirstName: "John", LastName: "Doe",
+		Email: "jdoe@example.com", CustomerID: "ACME", Valid: backend.Valid}, "Secret123")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Authenticate reads the primary: a new user can log in at once, and
+	// an old password never works after SetPassword.
+	u, err := users.Authenticate(ctx, "jdoe", "Secret123")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("logged in:", u.Login)
+
+	// Get and Search read the replica, as stale as its replication lag;
+	// here we wait until it applied the Add.
+	if err := pair.WaitCaughtUp(ctx); err != nil {
+		log.Fatal(err)
+	}
+	u, err = users.Get(ctx, "JDoe")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("from the replica:", u.FullName())
+	// Output:
+	// logged in: jdoe
+	// from the replica: John Doe
+}

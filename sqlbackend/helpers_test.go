@@ -69,3 +69,21 @@ func openConfig(t testing.TB, cfg *mysql.Config) *sql.DB {
 	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
+
+// exampleHasher keeps bcrypt cheap in the examples.
+var exampleHasher = testHasher
+
+// examplePair gives a runnable example the shared primary and replica pair
+// and a fresh database on it. An example cannot skip: it starts the pair
+// under -short too, and ends the test binary when MariaDB is missing.
+func examplePair() (pair *testmysql.Pair, dbName string, done func()) {
+	pair, err := testmysql.OpenSharedPair()
+	if err != nil {
+		log.Fatal(err)
+	}
+	dbName, drop, err := pair.CreateDatabase(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return pair, dbName, drop
+}

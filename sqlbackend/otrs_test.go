@@ -69,6 +69,17 @@ var legacyHashes = map[string]string{
 	"crypt":  "jdl1FMVQukacA",
 }
 
+// otrsDatabase is a fresh database with the OTRS tables (otrsDDL).
+func otrsDatabase(t *testing.T) *testmysql.Database {
+	t.Helper()
+	d := testmysql.NewDatabase(t)
+	for _, s := range otrsDDL {
+		_, err := d.DB.ExecContext(context.Background(), s)
+		require.NoError(t, err)
+	}
+	return d
+}
+
 func columnDefs(t *testing.T, db *sql.DB, table string) []string {
 	t.Helper()
 	rows, err := db.Query(`SELECT CONCAT_WS(' ', COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IFNULL(COLLATION_NAME, ''), IFNULL(COLUMN_DEFAULT, ''))
@@ -91,11 +102,7 @@ func columnDefs(t *testing.T, db *sql.DB, table string) []string {
 // first login, and changes no column.
 func TestExistingOTRSTable(t *testing.T) {
 	ctx := context.Background()
-	d := testmysql.NewDatabase(t)
-	for _, s := range otrsDDL {
-		_, err := d.DB.ExecContext(ctx, s)
-		require.NoError(t, err)
-	}
+	d := otrsDatabase(t)
 	for format, hash := range legacyHashes {
 		_, err := d.DB.ExecContext(ctx, `INSERT INTO customer_user (login, email, customer_id, pw, title, first_name, last_name,
 			phone, fax, mobile, street, zip, city, country, comments, valid_id, create_time, create_by, change_time, change_by)

@@ -122,11 +122,27 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 			foldIdx = append(foldIdx, "KEY "+q(name)+" ("+q(name)+")")
 		}
 	}
+	// The sort key the backend maintains (sortkey.go), so that searches
+	// read in login order from an index.
+	sortDefs, sortIdx := sortKeyDefs(r.Table, r.cols[FieldLogin])
+	defs = append(defs, sortDefs...)
+	// The trigram index's columns (ngram.go).
+	ngCols, ngIdx, ngTableStmt := ngramDefs(&r)
+	defs = append(defs, ngCols...)
 	defs = append(defs, "PRIMARY KEY (`id`)", "UNIQUE KEY "+q(r.Table+"_login")+" ("+q(r.cols[FieldLogin])+")")
+	if sortIdx != "" {
+		defs = append(defs, sortIdx)
+	}
+	if ngIdx != "" {
+		defs = append(defs, ngIdx)
+	}
 	defs = append(defs, copyIdx...)
 	defs = append(defs, foldIdx...)
 	stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n  %s\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s",
 		q(r.Table), strings.Join(defs, ",\n  "), coll)}
+	if ngTableStmt != "" {
+		stmts = append(stmts, ngTableStmt)
+	}
 	if r.CustomerIDsTable != NoColumn {
 		// user_id holds the login as stored: compared with the login
 		// column in its collation, so that the index serves the join.

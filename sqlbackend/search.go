@@ -2,6 +2,7 @@ package sqlbackend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,6 +42,17 @@ func likePattern(p backend.Pattern, anchorStart, anchorEnd bool) string {
 type where struct {
 	conds []string
 	args  []any
+	// further holds, per term of the search expression, the logins whose
+	// further customer IDs match it (compile's pre-query).
+	further []furtherMatch
+}
+
+// furtherMatch is what the further-ID pre-query of one term found: the
+// logins, complete unless there were more than maxFurtherIDUsers (then
+// the query says EXISTS).
+type furtherMatch struct {
+	logins   []any
+	complete bool
 }
 
 func (w *where) add(cond string, args ...any) {
@@ -63,7 +75,7 @@ const maxFurtherIDUsers = 500
 // (on alias c) with arg; ok is false when there are more than
 // maxFurtherIDUsers of them.
 func (b *Backend) furtherIDUsers(ctx context.Context, pred string, args []any) (logins []any, ok bool, err error) {
-	rows, err := b.db.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
+	rows, err := b.reader(ctx).QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
 		b.idsTable, pred, maxFurtherIDUsers+1), args...)
 	if err != nil {
 		return nil, false, err
@@ -89,19 +101,27 @@ func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg 
 }
 
 func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, args []any) (string, error) {
+	cond, _, err := b.furtherIDCondMatch(ctx, w, pred, args)
+	return cond, err
+}
+
+// furtherIDCondMatch is furtherIDCondArgs that also returns the logins it
+// found.
+func (b *Backend) furtherIDCondMatch(ctx context.Context, w *where, pred string, args []any) (string, furtherMatch, error) {
 	logins, ok, err := b.furtherIDUsers(ctx, pred, args)
 	if err != nil {
-		return "", err
+		return "", furtherMatch{}, err
 	}
+	m := furtherMatch{logins: logins, complete: ok}
 	if !ok {
 		w.args = append(w.args, args...)
-		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), nil
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s c WHERE c.user_id = t.%s AND %s)", b.idsTable, quote(b.cfg.cols[FieldLogin]), pred), m, nil
 	}
 	if len(logins) == 0 {
-		return "", nil
+		return "", m, nil
 	}
 	w.args = append(w.args, logins...)
-	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), strings.TrimSuffix(strings.Repeat("?, ", len(logins)), ", ")), nil
+	return fmt.Sprintf("t.%s IN (%s)", quote(b.cfg.cols[FieldLogin]), placeholders(len(logins))), m, nil
 }
 
 // eqCond gives the condition "col equals arg" of a lookup for a search:
@@ -126,7 +146,9 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 	if !q.IncludeInvalid {
 		w.add(b.validOnly)
 	}
-	for _, t := range expr.Terms {
+	w.further = make([]furtherMatch, len(expr.Terms))
+	for i, t := range expr.Terms {
+		w.further[i].complete = true
 		if t.Pattern.MatchAll() {
 			if t.Negate {
 				return w, true, nil
@@ -142,15 +164,18 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			parts = append(parts, like)
 			w.args = append(w.args, pat)
 		}
-		if strings.ContainsFunc(t.Pattern.String(), unicode.IsSpace) {
+		// The full name "first last": a phrase may match it, and so may a
+		// pattern whose wildcard spans the two names.
+		if strings.ContainsFunc(t.Pattern.String(), unicode.IsSpace) || t.Pattern.HasWildcard() {
 			parts = append(parts, b.fullLike)
 			w.args = append(w.args, pat)
 		}
 		if b.searchIDs {
-			cond, err := b.furtherIDCond(ctx, &w, b.idsCustLike, pat)
+			cond, m, err := b.furtherIDCondMatch(ctx, &w, b.idsCustLike, []any{pat})
 			if err != nil {
 				return w, false, err
 			}
+			w.further[i] = m
 			if cond != "" {
 				parts = append(parts, cond)
 			}
@@ -328,23 +353,72 @@ func (b *Backend) searchValues(u backend.CustomerUser) []string {
 }
 
 // searchSQL generates the query of a search: the rows of q after the
-// keyset position (sortKey, loginBin) > (afterKey, afterBin), in that order,
-// at most limit; "" when nothing can match.
-func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) (string, []any, error) {
+// keyset position, in the order of the sort index (b.sorted and not
+// atQueryTime) or of the lower-cased login computed at query time, at most
+// limit; "" when nothing can match. See orderKeys.
+func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int, atQueryTime bool) (string, []any, error) {
 	w, none, err := b.compile(ctx, q, expr)
 	if err != nil || none {
 		return "", nil, err
 	}
+	key, tie := b.orderKeys(atQueryTime)
 	if q.After != "" {
-		// The identity key of the cursor against the lower-cased login: the
-		// same order but for a few characters that the server lower-cases
-		// differently from Unicode case folding; match re-checks.
-		w.add(b.sortKey+" > ?", backend.IdentityKey(q.After))
+		if key == b.isort {
+			// The stored identity key: the contract's order; rows of the
+			// cursor's own key are re-checked by match (the tie by the raw
+			// login). Stale rows (NULL) are kept, so that they show.
+			w.add("("+key+" IS NULL OR "+key+" >= ?)", backend.IdentityKey(q.After))
+		} else {
+			// The identity key of the cursor against the lower-cased
+			// login: the same order but for a few characters that the
+			// server lower-cases differently from Unicode case folding;
+			// match re-checks.
+			w.add(key+" > ?", backend.IdentityKey(q.After))
+		}
 	}
-	return fmt.Sprintf("SELECT %s, %s, %s FROM %s t%s ORDER BY %s, %s LIMIT %d", b.selectList, b.sortKey, b.loginBin,
-		b.table, w.sql(), b.sortKey, b.loginBin, limit), w.args, nil
+	return fmt.Sprintf("SELECT %s, %s, %s FROM %s t%s ORDER BY %s, %s LIMIT %d", b.selectList, key, tie,
+		b.table, w.sql(), key, tie, limit), w.args, nil
 }
 
+// orderKeys returns the two expressions a search orders by: the stored
+// sort key and the login (the sort index), or, without the sort key
+// columns or when atQueryTime, the lower-cased login and the login in
+// code-point order, computed for every match (a filesort).
+func (b *Backend) orderKeys(atQueryTime bool) (key, tie string) {
+	if b.sortIdx != "" && !atQueryTime {
+		return b.isort, b.ilogin
+	}
+	return b.sortKey, b.loginBin
+}
+
+// errProbeShort ends a bounded probe (see probeRows) that found less than
+// a page: the matches are few or far apart in login order, and only a
+// scan of every row tells.
+var errProbeShort = errors.New("probe found less than a page")
+
+// probeRows bounds the rows a substring search reads in the order of the
+// sort index before it gives up (LIMIT ... ROWS EXAMINED): a word that
+// many users have fills a page early; a rare word (or none) would read the
+// whole index row by row, slower than the scan the order computed at query
+// time does, which then runs.
+func probeRows(limit int) int { return min(max(100*limit, 5000), 50000) }
+
+// probing reports whether a search reads in index order only with the
+// bound of probeRows: a substring search (no index serves its words) of
+// words only (a Login, Email or CustomerID criterion is answered from
+// their indexes, and the optimizer then sorts what they select, which a
+// bound would cut), on MariaDB. On MySQL, which has no such bound, such a
+// search orders at query time.
+func (b *Backend) probing(q backend.Query) bool {
+	return !b.cfg.MatchPrefix && strings.TrimSpace(q.Login) == "" && strings.TrimSpace(q.Email) == "" &&
+		strings.TrimSpace(q.CustomerID) == ""
+}
+
+// errStale ends a search in index order that met a row without a current
+// sort key; Search runs it again in the order computed at query time.
+var errStale = errors.New("stale sort key")
+
+// searchOn is Search (replica.go) on the database b.reader(ctx) picks.
 // Search returns the users matching q in login order (backend.CompareLogins),
 // after q.After, capped by q.Limit (or Config.DefaultLimit). Each search
 // word becomes one "(col1 LIKE ? OR col2 LIKE ? ...)" group with the word as
@@ -353,7 +427,7 @@ func (b *Backend) searchSQL(ctx context.Context, q backend.Query, expr backend.S
 // MariaDB can use the indexes. Every row is then re-checked in Go (search
 // folding, the identity rule for Login, Email and CustomerID, the cursor),
 // and further rows are read until the limit is reached or none are left.
-func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
+func (b *Backend) searchOn(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	expr, limit, err := backend.CheckQuery(q, b.cfg.DefaultLimit)
 	if err != nil {
@@ -364,16 +438,53 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 			return nil, backend.OpError(b.cfg.Name, op, err)
 		}
 	}
-	query, args, err := b.searchSQL(ctx, q, expr, limit)
+	if b.ngram && b.probing(q) {
+		users, ok, err := b.searchByNgram(ctx, q, expr, limit)
+		if err != nil {
+			return nil, b.opError(ctx, op, err)
+		}
+		if ok {
+			return users, nil
+		}
+	}
+	users, err := b.search(ctx, q, expr, limit, false)
+	if errors.Is(err, errStale) {
+		b.staleSeen(ctx)
+	}
+	if errors.Is(err, errStale) || errors.Is(err, errProbeShort) {
+		users, err = b.searchByKeys(ctx, q, expr, limit)
+	}
 	if err != nil {
 		return nil, b.opError(ctx, op, err)
 	}
+	return users, nil
+}
+
+// search runs a search in index order or (atQueryTime) in the order
+// computed at query time; in index order it fails with errStale when a
+// matching row has no current sort key.
+func (b *Backend) search(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int, atQueryTime bool) ([]backend.CustomerUser, error) {
+	query, args, err := b.searchSQL(ctx, q, expr, limit, atQueryTime)
+	if err != nil {
+		return nil, err
+	}
 	if query == "" {
 		if err := ctx.Err(); err != nil {
-			return nil, backend.OpError(b.cfg.Name, op, err)
+			return nil, err
 		}
 		return []backend.CustomerUser{}, nil
 	}
+	probe := false
+	if !atQueryTime && b.sortIdx == "" {
+		return b.searchByKeys(ctx, q, expr, limit)
+	}
+	if !atQueryTime && !b.cfg.MatchPrefix {
+		if !b.mariadb || !b.probing(q) {
+			return b.searchByKeys(ctx, q, expr, limit)
+		}
+		probe = true
+	}
+	key, tie := b.orderKeys(atQueryTime)
 	m := b.newMatcher(q, expr)
 	users := []backend.CustomerUser{}
 	// The keyset continuation of a batch: rows after the last one read, in
@@ -383,19 +494,28 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	if !strings.Contains(query[strings.LastIndex(query, " FROM "+b.table+" t"):i], " WHERE ") {
 		glue = " WHERE "
 	}
-	keyset := glue + "(" + b.sortKey + " > ? OR (" + b.sortKey + " = ? AND " + b.loginBin + " > ?))"
+	keyset := glue + "(" + key + " > ? OR (" + key + " = ? AND " + tie + " > ?))"
 	cont := query[:i] + keyset + query[i:]
 	batch := limit
 	var lastKey, lastBin string
 	for round := 0; ; round++ {
 		qs, qa := query, args
+		if round == 0 && probe {
+			qs = b.probeSQL(qs, limit)
+		}
 		if round > 0 {
 			qs = strings.Replace(cont, fmt.Sprintf(" LIMIT %d", limit), fmt.Sprintf(" LIMIT %d", batch), 1)
 			qa = append(slices.Clone(args), lastKey, lastKey, lastBin)
 		}
-		n, err := b.searchBatch(ctx, qs, qa, m, &users, &lastKey, &lastBin)
+		n, stale, err := b.searchBatch(ctx, qs, qa, m, &users, &lastKey, &lastBin)
 		if err != nil {
-			return nil, b.opError(ctx, op, err)
+			return nil, err
+		}
+		if stale && !atQueryTime {
+			return nil, errStale
+		}
+		if round == 0 && probe && n < batch {
+			return nil, errProbeShort
 		}
 		if len(users) >= limit || n < batch {
 			break
@@ -411,12 +531,16 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 
 // searchBatch reads one batch of a search, appends the users that match
 // and returns how many rows it read.
-func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *matcher, users *[]backend.CustomerUser, lastKey, lastBin *string) (int, error) {
-	rows, err := b.scanRows(ctx, b.db, query, false, true, args...)
+func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *matcher, users *[]backend.CustomerUser, lastKey, lastBin *string) (n int, stale bool, err error) {
+	rows, err := b.scanRows(ctx, b.reader(ctx), query, false, true, args...)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, f := range rows {
+		if !f.keyOK {
+			// Only the stored sort key is ever NULL (stale); it sorts first.
+			return len(rows), true, nil
+		}
 		*lastKey, *lastBin = f.key, f.bin
 		// The further IDs are complete: the CustomerID criterion and the
 		// search words look at them too.
@@ -424,5 +548,84 @@ func (b *Backend) searchBatch(ctx context.Context, query string, args []any, m *
 			*users = append(*users, f.u)
 		}
 	}
-	return len(rows), nil
+	return len(rows), false, nil
+}
+
+// probeSQL bounds a search query in index order to probeRows rows
+// examined. Forcing the sort index is what makes the bound exact: the
+// rows read before it are the first ones.
+func (b *Backend) probeSQL(query string, limit int) string {
+	from := " FROM " + b.table + " t"
+	return strings.Replace(query, from, from+" FORCE INDEX ("+quote(b.sortIdx)+")", 1) + fmt.Sprintf(" ROWS EXAMINED %d", probeRows(limit))
+}
+
+// searchByKeys answers a search exactly without the sort index: when the
+// table has none, when a matching row's sort key is stale, or when a
+// probe found less than a page. It reads the logins of every row the SQL
+// selects (the scan or index ranges of the query, without sorting or
+// reading whole rows), orders them in Go by backend.CompareLogins after
+// q.After, and reads the whole rows of the first ones, a page at a time,
+// until the page is full.
+func (b *Backend) searchByKeys(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) ([]backend.CustomerUser, error) {
+	w, none, err := b.compile(ctx, q, expr)
+	if err != nil {
+		return nil, err
+	}
+	if none {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return []backend.CustomerUser{}, nil
+	}
+	lc := "t." + quote(b.cfg.cols[FieldLogin])
+	logins, err := queryStrings(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, w.sql()), w.args...)
+	if err != nil {
+		return nil, err
+	}
+	return b.pageByLogins(ctx, q, expr, w, logins, limit)
+}
+
+// pageByLogins reads the page of q's result among logins, the logins of
+// the rows that w selects (in any order, duplicates allowed): it orders
+// them by backend.CompareLogins after q.After and reads the whole rows of
+// the first ones, a chunk at a time, re-checked, until the page is full.
+func (b *Backend) pageByLogins(ctx context.Context, q backend.Query, expr backend.SearchExpr, w where, logins []string, limit int) ([]backend.CustomerUser, error) {
+	lc := "t." + quote(b.cfg.cols[FieldLogin])
+	if q.After != "" {
+		logins = slices.DeleteFunc(logins, func(l string) bool { return !backend.AfterLogin(l, q.After) })
+	}
+	slices.SortFunc(logins, backend.CompareLogins)
+	logins = slices.Compact(logins)
+	m := b.newMatcher(q, expr)
+	users := []backend.CustomerUser{}
+	for len(logins) > 0 && len(users) < limit {
+		chunk := logins[:min(len(logins), max(limit-len(users), 50))]
+		logins = logins[len(chunk):]
+		want := make(map[string]bool, len(chunk))
+		cw := where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+		ph := make([]string, len(chunk))
+		for i, l := range chunk {
+			want[l] = true
+			ph[i] = "?"
+			cw.args = append(cw.args, l)
+		}
+		cw.conds = append(cw.conds, lc+" IN ("+strings.Join(ph, ", ")+")")
+		rows, err := b.scanRows(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", b.selectList, b.table, cw.sql()), false, false, cw.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range rows {
+			// The column's collation may match other spellings: the exact
+			// ones only, each once.
+			if want[f.u.Login] && m.match(f.u) {
+				delete(want, f.u.Login)
+				users = append(users, f.u)
+			}
+		}
+	}
+	backend.SortByLogin(users)
+	if len(users) > limit {
+		users = users[:limit]
+	}
+	return users, nil
 }

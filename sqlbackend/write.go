@@ -190,6 +190,8 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		}
 	}
 	cols = append(cols, quote(b.cfg.cols[FieldLogin]))
+	keyCols, _ := b.sortKeySet("")
+	cols = append(cols, keyCols...)
 	insert := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", b.table, strings.Join(cols, ", "),
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
 
@@ -230,7 +232,11 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 				return backend.ErrDuplicateEmail
 			}
 		}
-		if _, err := tx.ExecContext(ctx, insert, append(args, stored.Login)...); err != nil {
+		_, keyArgs := b.sortKeySet(stored.Login)
+		if _, err := tx.ExecContext(ctx, insert, append(append(args, stored.Login), keyArgs...)...); err != nil {
+			return err
+		}
+		if err := b.ngramWrite(ctx, tx, stored.Login, nil, b.ngramValues(stored)); err != nil {
 			return err
 		}
 		return b.insertIDs(ctx, tx, stored.Login, stored.CustomerIDs, at)
@@ -319,6 +325,10 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 		for i, c := range cols {
 			set[i] = c + " = ?"
 		}
+		keyCols, _ := b.sortKeySet("")
+		for _, c := range keyCols {
+			set = append(set, c+" = ?")
+		}
 		update := fmt.Sprintf("UPDATE %s SET %s = ?, %s%s WHERE %s = ?", b.table, loginCol, strings.Join(set, ", "), stamp, loginCol)
 		if keepLogin {
 			u.Login = old.Login // the stored spelling, not the one asked with
@@ -338,10 +348,15 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 				return backend.ErrDuplicateEmail
 			}
 		}
+		_, keyArgs := b.sortKeySet(u.Login)
 		all := append([]any{u.Login}, args...)
+		all = append(all, keyArgs...)
 		all = append(all, stampArgs...)
 		all = append(all, old.Login)
 		if _, err := tx.ExecContext(ctx, update, all...); err != nil {
+			return err
+		}
+		if err := b.ngramWrite(ctx, tx, u.Login, b.ngramValues(old), b.ngramValues(u)); err != nil {
 			return err
 		}
 		if b.ids {

@@ -1,9 +1,11 @@
 package testldap
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -16,9 +18,10 @@ import (
 )
 
 // writeCerts generates a CA and a server certificate for 127.0.0.1 and
-// localhost signed by it, and writes ca.pem, server.pem and server.key into
-// the server directory.
-func (s *Server) writeCerts() error {
+// localhost signed by it (an RSA-2048 server key when rsaKey, else ECDSA
+// P-256), and writes ca.pem, server.pem and server.key into the server
+// directory.
+func (s *Server) writeCerts(rsaKey bool) error {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -41,7 +44,12 @@ func (s *Server) writeCerts() error {
 	if err != nil {
 		return err
 	}
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var srvKey crypto.Signer
+	if rsaKey {
+		srvKey, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		srvKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return err
 	}
@@ -55,7 +63,7 @@ func (s *Server) writeCerts() error {
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:     []string{"localhost"},
 	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, srvKey.Public(), caKey)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,10 @@ type Options struct {
 	// RequireClientCert makes slapd demand a client certificate signed by
 	// the test CA on every TLS connection (olcTLSVerifyClient: demand).
 	RequireClientCert bool
+	// RSAServerKey gives the server an RSA-2048 key and certificate, as most
+	// directories have, instead of ECDSA P-256 (cheaper handshakes; the
+	// default). Benchmarks of per-connection costs report both.
+	RSAServerKey bool
 }
 
 // Server is a running (or stopped) slapd.
@@ -213,7 +217,7 @@ func Start(opts Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := s.writeCerts(); err != nil {
+	if err := s.writeCerts(opts.RSAServerKey); err != nil {
 		return fail(err)
 	}
 	if err := s.configure(opts); err != nil {

@@ -23,4 +23,11 @@
 //
 // Tests that stop and restart the server take a server of their own with
 // Start, then call Stop and Restart on it.
+//
+// SharedPair (or StartPair, a pair of the test's own) gives a primary and
+// a replica following it by GTID replication, for tests of read replicas:
+// Pair.NewDatabase creates a database on the primary and opens its copy on
+// the replica; WaitCaughtUp waits until the replica applied every write;
+// StopReplication makes it lag and StopReplica takes it down, each undone
+// by its Start counterpart.
 package testmysql

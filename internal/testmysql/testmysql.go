@@ -42,6 +42,10 @@ type Server struct {
 	cmd   *exec.Cmd
 	exit  chan struct{} // closed when cmd has exited
 	owned bool
+	// flags are extra mariadbd options (replication); with binlog set the
+	// server writes a binary log instead of running with --skip-log-bin.
+	flags  []string
+	binlog bool
 }
 
 var (
@@ -67,6 +71,9 @@ func Run(m *testing.M) int {
 	if shared != nil && shared.owned {
 		_ = shared.Stop()
 		_ = os.RemoveAll(shared.dir)
+	}
+	if sharedPair != nil {
+		sharedPair.stop()
 	}
 	if tplDir != "" {
 		_ = os.RemoveAll(tplDir)
@@ -200,7 +207,11 @@ func template() (string, error) {
 	return tplDir, tplErr
 }
 
-func start() (*Server, error) {
+func start() (*Server, error) { return startWith(false) }
+
+// startWith starts a server with extra mariadbd flags and, with binlog, a
+// binary log.
+func startWith(binlog bool, flags ...string) (*Server, error) {
 	tpl, err := template()
 	if err != nil {
 		return nil, err
@@ -217,7 +228,7 @@ func start() (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{dir: dir, user: currentUser(), owned: true}
+	s := &Server{dir: dir, user: currentUser(), owned: true, binlog: binlog, flags: flags}
 	// The port is picked right before the launch; if another process takes it
 	// in between, mariadbd exits and we try again with a new one.
 	for attempt := 0; ; attempt++ {
@@ -253,13 +264,18 @@ func (s *Server) launch() error {
 		return err
 	}
 	logPath := s.ErrorLogPath()
-	cmd := exec.Command(server, "--no-defaults", "--user="+s.user,
-		"--datadir="+filepath.Join(s.dir, "data"), "--socket="+filepath.Join(s.dir, "mysqld.sock"),
-		"--pid-file="+filepath.Join(s.dir, "mysqld.pid"), fmt.Sprintf("--port=%d", s.port),
-		"--bind-address=127.0.0.1", "--skip-name-resolve", "--log-error="+logPath,
-		"--tmpdir="+filepath.Join(s.dir, "tmp"), "--skip-log-bin", "--skip-performance-schema",
+	binlog := "--skip-log-bin"
+	if s.binlog {
+		binlog = "--log-bin=mysql-bin"
+	}
+	args := append([]string{"--no-defaults", "--user=" + s.user,
+		"--datadir=" + filepath.Join(s.dir, "data"), "--socket=" + filepath.Join(s.dir, "mysqld.sock"),
+		"--pid-file=" + filepath.Join(s.dir, "mysqld.pid"), fmt.Sprintf("--port=%d", s.port),
+		"--bind-address=127.0.0.1", "--skip-name-resolve", "--log-error=" + logPath,
+		"--tmpdir=" + filepath.Join(s.dir, "tmp"), binlog, "--skip-performance-schema",
 		"--innodb-buffer-pool-size=64M", "--innodb-log-file-size=8M",
-		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci")
+		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"}, s.flags...)
+	cmd := exec.Command(server, args...)
 	// If the test binary dies without stopping the server, the kernel stops it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -419,9 +435,7 @@ func NewDatabase(tb testing.TB) *Database {
 // NewDatabase creates a fresh utf8mb4 database on s, dropped when the test ends.
 func (s *Server) NewDatabase(tb testing.TB) *Database {
 	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "cu_" + hex.EncodeToString(b[:])
+	name := newDatabaseName()
 	admin, err := s.open("")
 	if err != nil {
 		tb.Fatalf("testmysql: %v", err)
@@ -449,4 +463,11 @@ func (s *Server) NewDatabase(tb testing.TB) *Database {
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
 	})
 	return d
+}
+
+// newDatabaseName is a random database name, "cu_" and 12 hex digits.
+func newDatabaseName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "cu_" + hex.EncodeToString(b[:])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,4 +87,74 @@ func TestMissingBinaryNamesThePackage(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "apt-get install mariadb-server")
 	assert.Contains(t, err.Error(), EnvDSN)
+}
+
+// TestPairReplicates checks the replication helper: writes reach the
+// replica, a stopped replication leaves it behind until started again, and
+// a stopped replica refuses connections and catches up after its restart.
+func TestPairReplicates(t *testing.T) {
+	ctx := context.Background()
+	p := SharedPair(t)
+	d := p.NewDatabase(t)
+	var n int
+	require.NoError(t, d.Replica.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", d.Name).Scan(&n))
+	require.Equal(t, 1, n, "the database exists on the replica")
+	var ro int
+	require.NoError(t, d.Replica.QueryRowContext(ctx, "SELECT @@read_only").Scan(&ro))
+	assert.Equal(t, 1, ro, "the replica is read-only")
+
+	_, err := d.DB.ExecContext(ctx, "CREATE TABLE t (x INT PRIMARY KEY)")
+	require.NoError(t, err)
+	_, err = d.DB.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+	require.NoError(t, err)
+	require.NoError(t, p.WaitCaughtUp(ctx))
+	count := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, d.Replica.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
+		return n
+	}
+	assert.Equal(t, 1, count())
+
+	// Lagging: the replica serves the old data.
+	require.NoError(t, p.StopReplication(ctx))
+	_, err = d.DB.ExecContext(ctx, "INSERT INTO t VALUES (2)")
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = p.WaitCaughtUp(short)
+	cancel()
+	require.Error(t, err, "a stopped replication does not catch up")
+	assert.Equal(t, 1, count(), "the lagging replica still has the old data")
+	require.NoError(t, p.StartReplication(ctx))
+	assert.Equal(t, 2, count())
+
+	// Down: connections are refused; after the restart it catches up.
+	require.NoError(t, p.StopReplica())
+	require.Error(t, d.Replica.PingContext(ctx), "the replica is down")
+	_, err = d.DB.ExecContext(ctx, "INSERT INTO t VALUES (3)")
+	require.NoError(t, err)
+	require.NoError(t, p.StartReplica(ctx))
+	assert.Equal(t, 3, count(), "the restarted replica caught up")
+}
+
+// TestPairCreateDatabase checks the helpers for code without a testing.TB
+// (the runnable examples).
+func TestPairCreateDatabase(t *testing.T) {
+	ctx := context.Background()
+	SharedPair(t)
+	p, err := OpenSharedPair()
+	require.NoError(t, err)
+	require.Same(t, SharedPair(t), p)
+	name, drop, err := p.CreateDatabase(ctx)
+	require.NoError(t, err)
+	exists := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, p.radmin.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n))
+		return n
+	}
+	assert.Equal(t, 1, exists(), "the replica has the new database")
+	drop()
+	require.NoError(t, p.WaitCaughtUp(ctx))
+	assert.Equal(t, 0, exists(), "dropped on both")
 }
