@@ -52,7 +52,7 @@ func New(b backend.CustomerUserBackend, cfg Config) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Cache{b: b, s: newStore(cfg.MaxEntries, cfg.Now), notFoundTTL: ttlOr(cfg.NotFoundTTL, DefaultNotFoundTTL),
+	c := &Cache{b: b, s: newStore(cfg.MaxEntries, cfg.Now, cfg.ReadLag), notFoundTTL: ttlOr(cfg.NotFoundTTL, DefaultNotFoundTTL),
 		onInv: cfg.OnInvalidate, log: cfg.Logger.With("cache", b.Name()), lockSeed: maphash.MakeSeed()}
 	c.s.ttl[kindGet] = ttlOr(cfg.GetTTL, DefaultGetTTL)
 	c.s.ttl[kindSearch] = ttlOr(cfg.SearchTTL, DefaultSearchTTL)
@@ -203,7 +203,7 @@ func (c *Cache) Add(ctx context.Context, u backend.CustomerUser, password string
 	unlock := c.lock(u.Login)
 	defer unlock() // if the backend panics; otherwise wrote unlocks first
 	out, err := c.b.Add(ctx, u, password)
-	c.wrote(err, Invalidation{Logins: []string{u.Login, out.Login}, Emails: []string{u.Email, out.Email}, Searches: true}, unlock)
+	c.wrote(err, Invalidation{Logins: []string{u.Login, out.Login}, Emails: []string{u.Email, out.Email}, Searches: true}, out, unlock)
 	return out, err
 }
 
@@ -221,7 +221,7 @@ func (c *Cache) Update(ctx context.Context, login string, u backend.CustomerUser
 	out, err := c.b.Update(ctx, login, u)
 	inv.Logins = append(inv.Logins, login, u.Login, out.Login)
 	inv.Emails = append(inv.Emails, u.Email, out.Email)
-	c.wrote(err, inv, unlock)
+	c.wrote(err, inv, out, unlock)
 	return out, err
 }
 
@@ -236,7 +236,7 @@ func (c *Cache) SetPassword(ctx context.Context, login, password string) error {
 	inv := c.before(ctx, "set password", login)
 	err := c.b.SetPassword(ctx, login, password)
 	inv.Logins = append(inv.Logins, login)
-	c.wrote(err, inv, unlock)
+	c.wrote(err, inv, backend.CustomerUser{}, unlock)
 	return err
 }
 
@@ -246,6 +246,13 @@ func (c *Cache) SetPassword(ctx context.Context, login, password string) error {
 // email it changes.
 func (c *Cache) before(ctx context.Context, op, login string) Invalidation {
 	inv := Invalidation{Searches: true}
+	// The cached record too: over a lagging replica it may be newer than
+	// what the backend reads (the record an earlier write returned).
+	key := backend.IdentityKey(login)
+	if e := c.s.lookup(c.s.slot(kindGet, key, key), false); e != nil && e.err == nil {
+		inv.Logins = append(inv.Logins, e.user.Login)
+		inv.Emails = append(inv.Emails, e.user.Email)
+	}
 	old, err := c.b.Get(ctx, login)
 	switch {
 	case err == nil:
@@ -273,16 +280,24 @@ func unchanged(err error) bool {
 
 // wrote applies the invalidation of a write that may have changed the
 // backend (a success, or an error that does not say nothing changed: a
-// timeout may come after the commit), releases the write's locks and hands
+// timeout may come after the commit), keeps the record a successful write
+// returned as its login's Get entry, releases the write's locks and hands
 // the invalidation to OnInvalidate (outside the locks, so that the hook may
 // use the Cache).
-func (c *Cache) wrote(err error, inv Invalidation, unlock func()) {
+func (c *Cache) wrote(err error, inv Invalidation, stored backend.CustomerUser, unlock func()) {
 	if err != nil && unchanged(err) {
 		unlock()
 		return
 	}
 	inv = inv.normalize()
 	c.apply(inv)
+	// The backend read this record where it wrote it (every backend
+	// returns the record as stored, read inside the write), so it is the
+	// newest state even when the backend's other reads lag behind.
+	if err == nil && stored.Login != "" && c.s.ttl[kindGet] > 0 {
+		key := backend.IdentityKey(stored.Login)
+		c.s.put(c.s.slot(kindGet, key, key), &entry{user: stored.Clone()}, c.s.ttl[kindGet])
+	}
 	unlock()
 	if c.onInv != nil {
 		c.onInv(inv)

@@ -38,6 +38,16 @@ type Config struct {
 	// whose only criterion is Email (the postmaster lookup of incoming
 	// mail), with or without IncludeInvalid and Limit.
 	EmailTTL time.Duration
+	// ReadLag is how far behind the writes the backend's reads may be: the
+	// replication lag of a read replica (sqlbackend's Config.ReadDB), with
+	// a margin; 0 (the default) for a backend that reads its own writes.
+	// For that long after an invalidation (a write through this Cache or
+	// one applied with Invalidate), what a miss reads of the invalidated
+	// entries is returned but not stored, so that a lagging replica's old
+	// answer is not kept for a whole TTL. Get after a write through this
+	// Cache needs no such wait: the Cache keeps the record the write
+	// returned, which the backend read where it wrote.
+	ReadLag time.Duration
 	// Now is the clock of the TTLs; nil means the system clock (its
 	// monotonic reading).
 	Now func() time.Time
@@ -66,6 +76,9 @@ func (c Config) check(name string) error {
 	var problems []*backend.ValidationError
 	if c.MaxEntries < 0 {
 		problems = append(problems, &backend.ValidationError{Field: "Config.MaxEntries", Reason: "negative"})
+	}
+	if c.ReadLag < 0 {
+		problems = append(problems, &backend.ValidationError{Field: "Config.ReadLag", Reason: "negative"})
 	}
 	return backend.ConfigError(name, problems...)
 }

@@ -63,7 +63,7 @@ func NewGroupStore(st groups.Store, cfg GroupConfig) (*GroupStore, error) {
 	if cfg.MaxEntries == 0 {
 		cfg.MaxEntries = DefaultMaxEntries
 	}
-	g := &GroupStore{st: st, s: newStore(cfg.MaxEntries, cfg.Now), onInv: cfg.OnInvalidate}
+	g := &GroupStore{st: st, s: newStore(cfg.MaxEntries, cfg.Now, 0), onInv: cfg.OnInvalidate}
 	ttl := ttlOr(cfg.TTL, DefaultGroupTTL)
 	for _, k := range []kind{kindUserGrants, kindCompanyGrants, kindGroupGrants, kindGroup, kindGroupList} {
 		g.s.ttl[k] = ttl

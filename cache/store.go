@@ -44,6 +44,12 @@ type version struct{ stripe, gen uint64 }
 type kindState struct {
 	stripes [stripeCount]atomic.Uint64
 	gen     atomic.Uint64
+	// genSettled and settled (per stripe; only with a read lag) are the
+	// times, on the store's clock, before which a fill of the kind (of an
+	// identity of the stripe) is returned but not stored: the backend's
+	// reads may not show the write that invalidated it yet.
+	genSettled atomic.Int64
+	settled    *[stripeCount]atomic.Int64
 }
 
 // entryKey is an entry's map key; a struct, so that building it on the hit
@@ -108,12 +114,15 @@ type store struct {
 	// Unix time, or by default the monotonic time since the store was
 	// made (half the cost of time.Now, which also reads the wall clock).
 	now    func() int64
+	// lag is how far behind its writes the backend's reads may be (a read
+	// replica), in nanoseconds; 0: it reads its own writes.
+	lag    int64
 	flight singleflight.Group
 	// invalidations counts applied invalidations, local and remote.
 	invalidations atomic.Uint64
 }
 
-func newStore(maxEntries int, clock func() time.Time) *store {
+func newStore(maxEntries int, clock func() time.Time, lag time.Duration) *store {
 	now := func() int64 { return clock().UnixNano() }
 	if clock == nil {
 		start := time.Now()
@@ -123,7 +132,12 @@ func newStore(maxEntries int, clock func() time.Time) *store {
 	if maxEntries >= 4096 {
 		n = 16
 	}
-	s := &store{seed: maphash.MakeSeed(), shards: make([]shard, n), mask: uint64(n - 1), now: now}
+	s := &store{seed: maphash.MakeSeed(), shards: make([]shard, n), mask: uint64(n - 1), now: now, lag: int64(lag)}
+	if lag > 0 {
+		for k := range s.kinds {
+			s.kinds[k].settled = new([stripeCount]atomic.Int64)
+		}
+	}
 	per := (maxEntries + n - 1) / n
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -183,14 +197,37 @@ func (s *store) lookup(sl slot, count bool) *entry {
 // read: a fill that raced with a write must not store what it read
 // before the write.
 func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
-	e.k, e.h, e.mh, e.ver = sl.k, sl.h, sl.mh, v
-	e.expires = s.now() + int64(ttl)
+	now := s.now()
+	if s.lag > 0 {
+		ks := &s.kinds[sl.k.kind]
+		if now < ks.genSettled.Load() || now < ks.settled[stripeOf(sl.h)].Load() {
+			return
+		}
+	}
 	sh := s.shard(sl.h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s.version(sl) != v {
 		return
 	}
+	sh.insertLocked(sl, v, e, now+int64(ttl))
+}
+
+// put stores e for sl as the newest state of its identity, read from where
+// the write went (the record a write returned): it moves the identity's
+// version first, so that no fill under way, which may have read the state
+// before, stores over it.
+func (s *store) put(sl slot, e *entry, ttl time.Duration) {
+	now := s.now()
+	sh := s.shard(sl.h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.kinds[sl.k.kind].stripes[stripeOf(sl.h)].Add(1)
+	sh.insertLocked(sl, s.version(sl), e, now+int64(ttl))
+}
+
+func (sh *shard) insertLocked(sl slot, v version, e *entry, expires int64) {
+	e.k, e.h, e.mh, e.ver, e.expires = sl.k, sl.h, sl.mh, v, expires
 	if old := sh.m[sl.mh]; old != nil {
 		sh.remove(old)
 	}
@@ -214,6 +251,9 @@ func (s *store) insert(sl slot, v version, e *entry, ttl time.Duration) {
 func (s *store) invalidate(k kind, identity string) {
 	h := maphash.String(s.seed, identity)
 	s.kinds[k].stripes[stripeOf(h)].Add(1)
+	if s.lag > 0 {
+		storeMax(&s.kinds[k].settled[stripeOf(h)], s.now()+s.lag)
+	}
 	sh := s.shard(h)
 	mh := h ^ uint64(k)<<56
 	sh.mu.Lock()
@@ -224,7 +264,22 @@ func (s *store) invalidate(k kind, identity string) {
 }
 
 // bump makes every entry of kind k invalid; they are freed as they are met.
-func (s *store) bump(k kind) { s.kinds[k].gen.Add(1) }
+func (s *store) bump(k kind) {
+	s.kinds[k].gen.Add(1)
+	if s.lag > 0 {
+		storeMax(&s.kinds[k].genSettled, s.now()+s.lag)
+	}
+}
+
+// storeMax raises a to t unless it is later already.
+func storeMax(a *atomic.Int64, t int64) {
+	for {
+		old := a.Load()
+		if old >= t || a.CompareAndSwap(old, t) {
+			return
+		}
+	}
+}
 
 func (sh *shard) unlink(e *entry) {
 	e.prev.next, e.next.prev = e.next, e.prev
