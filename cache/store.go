@@ -113,7 +113,7 @@ type store struct {
 	// now is the clock of expiry, in nanoseconds: the injected clock's
 	// Unix time, or by default the monotonic time since the store was
 	// made (half the cost of time.Now, which also reads the wall clock).
-	now    func() int64
+	now func() int64
 	// lag is how far behind its writes the backend's reads may be (a read
 	// replica), in nanoseconds; 0: it reads its own writes.
 	lag    int64
