@@ -27,6 +27,9 @@ func TestNewRefusesABadConfig(t *testing.T) {
 	_, err = cache.New(memory(t), cache.Config{MaxEntries: -1})
 	require.ErrorIs(t, err, backend.ErrInvalidInput)
 	assert.Contains(t, err.Error(), "Config.MaxEntries")
+	_, err = cache.New(memory(t), cache.Config{ReadLag: -time.Second})
+	require.ErrorIs(t, err, backend.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "Config.ReadLag")
 	_, err = cache.NewGroupStore(nil, cache.GroupConfig{})
 	require.ErrorIs(t, err, backend.ErrInvalidInput)
 }

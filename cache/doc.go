@@ -41,6 +41,13 @@
 // Cache to one login are serialised, so that the read before a write sees
 // the record the write replaces.
 //
+// Over a read replica (sqlbackend's Config.ReadDB) a miss may read a
+// state older than the last write. Config.ReadLag, set to the replica's
+// lag with a margin, makes the Cache return but not store what a miss
+// reads for that long after an invalidation, so that a lagging answer is
+// not kept for a whole TTL; searches and email lookups right after a write
+// are then as fresh as the replica, and no staler.
+//
 // Writes that did not go through this Cache (another app instance, a Znuny
 // on the same database, an administrator's SQL) are seen when the entries
 // expire: staleness is bounded by the TTL of each kind. To close that gap a
