@@ -658,3 +658,39 @@ func TestAWriteWhoseReadBeforeFailsInvalidatesEverything(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, gets+1, b.gets.Load())
 }
+
+func TestReadLagKeepsNothingReadSoonAfterAnInvalidation(t *testing.T) {
+	clk := newClock()
+	b := memory(t, "anna", "bert")
+	c := newCache(t, b, cache.Config{Now: clk.Now, ReadLag: 5 * time.Second})
+	ctx := t.Context()
+	lookup := func(email string) {
+		t.Helper()
+		_, err := c.Search(ctx, backend.Query{Email: email})
+		require.NoError(t, err)
+	}
+	lookup("anna@example.com")
+	lookup("bert@example.com")
+	require.EqualValues(t, 2, b.searches.Load())
+
+	u, err := c.Get(ctx, "bert")
+	require.NoError(t, err)
+	u.City = "Wels"
+	_, err = c.Update(ctx, "bert", u)
+	require.NoError(t, err)
+	gets := b.gets.Load()
+	got, err := c.Get(ctx, "bert")
+	require.NoError(t, err)
+	assert.Equal(t, "Wels", got.City)
+	assert.Equal(t, gets, b.gets.Load(), "the record the write returned is kept at once")
+
+	lookup("anna@example.com") // not invalidated: a hit
+	assert.EqualValues(t, 2, b.searches.Load())
+	lookup("bert@example.com")
+	lookup("bert@example.com")
+	assert.EqualValues(t, 4, b.searches.Load(), "within ReadLag of the write, bert's lookups are not kept")
+	clk.Advance(6 * time.Second)
+	lookup("bert@example.com")
+	lookup("bert@example.com")
+	assert.EqualValues(t, 5, b.searches.Load(), "after it, they are")
+}
