@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -203,6 +204,36 @@ func BenchmarkZipfHitRate(b *testing.B) {
 			hits, misses := st.Hits-before.Hits, st.Misses-before.Misses
 			b.ReportMetric(100*float64(hits)/float64(hits+misses), "hit-%")
 			b.ReportMetric(float64(st.Evictions), "evictions")
+		})
+	}
+}
+
+// BenchmarkUpdate is the cost a write pays for the Cache: the read before
+// it (one backend Get, for the old email), the invalidation and keeping the
+// record it returned, against the memory backend's Update alone.
+func BenchmarkUpdate(b *testing.B) {
+	ctx := context.Background()
+	logins := benchLogins(1000)
+	mem := benchMemory(b, logins)
+	c, err := cache.New(mem, cache.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, impl := range []struct {
+		name string
+		b    backend.CustomerUserBackend
+	}{{"cache", c}, {"memorybackend", mem}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				u := sampleUser(logins[i%len(logins)])
+				u.Comment = strconv.Itoa(i)
+				if _, err := impl.b.Update(ctx, u.Login, u); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
 		})
 	}
 }
