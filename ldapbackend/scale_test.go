@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,6 +160,44 @@ func BenchmarkScaleLDAP(b *testing.B) {
 				})
 			}
 		})
+		if key.rsa {
+			// The whole directory through backend.All in pages of
+			// backend.MaxLimit, with the peak live heap. Each page reads the
+			// DNs of every entry after the cursor (paged results): a
+			// directory has no order to continue from.
+			b.Run("All-list", func(b *testing.B) {
+				var seen int
+				var took time.Duration
+				var peak uint64
+				for b.Loop() {
+					var ms runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					base := ms.HeapAlloc
+					seen, peak = 0, 0
+					start := time.Now()
+					for _, err := range backend.All(b.Context(), be, backend.Query{IncludeInvalid: true, Limit: backend.MaxLimit}) {
+						if err != nil {
+							b.Fatal(err)
+						}
+						seen++
+						if seen%10000 == 0 {
+							runtime.GC()
+							runtime.ReadMemStats(&ms)
+							if ms.HeapAlloc > base && ms.HeapAlloc-base > peak {
+								peak = ms.HeapAlloc - base
+							}
+						}
+					}
+					took = time.Since(start)
+				}
+				if seen != n {
+					b.Fatalf("listed %d entries, want %d", seen, n)
+				}
+				b.ReportMetric(float64(took.Nanoseconds())/float64(seen), "ns/user")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			})
+		}
 		for _, c := range raw {
 			_ = c.Close()
 		}

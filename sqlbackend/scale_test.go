@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -155,6 +156,20 @@ func BenchmarkScale(b *testing.B) {
 		})
 	})
 
+	// The whole table through backend.All (keyset pages of 1,000), with
+	// the peak live heap: flat, one page at a time.
+	b.Run("All-list", func(b *testing.B) {
+		var seen int
+		var took time.Duration
+		var peak uint64
+		for b.Loop() {
+			seen, took, peak = listAll(b, prefix, 1000)
+		}
+		require.Equal(b, n, seen)
+		b.ReportMetric(float64(took.Nanoseconds())/float64(seen), "ns/user")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	})
+
 	words := []struct{ name, word string }{{"frequent", "weber"}, {"rare", "user000471"}, {"nohit", "zzqxj"}}
 	for _, mode := range []struct {
 		name string
@@ -215,4 +230,29 @@ func drainRows(tb testing.TB, rows *sql.Rows, err error) int {
 	}
 	require.NoError(tb, rows.Err())
 	return n
+}
+
+// listAll lists every user of be with backend.All in pages of page and
+// returns how many it saw, the time it took and the peak live heap above
+// the start (sampled every 10,000 users, after a GC each time: the heap
+// the listing holds, not its garbage).
+func listAll(tb testing.TB, be backend.CustomerUserBackend, page int) (n int, took time.Duration, peak uint64) {
+	tb.Helper()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	start := time.Now()
+	for _, err := range backend.All(context.Background(), be, backend.Query{IncludeInvalid: true, Limit: page}) {
+		require.NoError(tb, err)
+		n++
+		if n%10000 == 0 {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak {
+				peak = ms.HeapAlloc - base
+			}
+		}
+	}
+	return n, time.Since(start), peak
 }
