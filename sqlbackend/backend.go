@@ -80,6 +80,8 @@ type Backend struct {
 	ngSum       string       // expression: the MD5 of the row's indexed columns (alias t)
 	ngramFields []string     // the fields of ngramColumns, in order
 	ngramLogged atomic.Int64 // when LogStaleNgrams was last logged (UnixNano)
+	idsNgram    bool         // the further IDs have their trigram index too (ngram_ids.go)
+	idsNgTable  string       // quoted name of its table
 }
 
 // lookup holds the equality predicates of an identity column: exact is
@@ -222,6 +224,15 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 			var cs []string
 			cs, b.ngramFields = b.cfg.ngramColumns()
 			b.ngram, b.ngTable, b.ngSum = true, quote(nt), ngramSumExpr("t.", cs)
+		}
+	}
+	if nt := ngramTable(r.CustomerIDsTable); b.ngram && b.searchIDs && nt != "" {
+		ngCols, err := tableColumns(ctx, db, nt)
+		if err != nil {
+			return fail(err)
+		}
+		if hasIDsNgram(idCols, ngCols) {
+			b.idsNgram, b.idsNgTable = true, quote(nt)
 		}
 	}
 	var version string

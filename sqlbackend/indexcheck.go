@@ -73,6 +73,12 @@ func (b *Backend) checkIndexes(ctx context.Context, cols map[string]colInfo) ([]
 				" (substring searches scan the table; then run Reindex)", stmt: strings.Join(stmts, "; ")})
 		}
 	}
+	if b.ngram && b.searchIDs && b.ids && !b.idsNgram {
+		if stmts := idsNgramAlter(&b.cfg); stmts != nil {
+			out = append(out, missingIndex{what: "trigram index " + ngramTable(r.CustomerIDsTable) + " of the further customer IDs (substring searches scan " +
+				r.CustomerIDsTable + "; then run Reindex)", stmt: strings.Join(stmts, "; ")})
+		}
+	}
 	if b.ids {
 		idFirst, err := b.indexedColumns(ctx, r.CustomerIDsTable)
 		if err != nil {

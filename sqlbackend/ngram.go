@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -160,9 +159,12 @@ func hasNgram(cols, ngCols map[string]colInfo) bool {
 
 // gramOf hashes one trigram.
 func gramOf(s string) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(s))
-	return h.Sum32()
+	h := uint32(2166136261) // FNV-1a, 32 bits
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // addGrams adds the trigrams of the folded text s to set.
@@ -223,11 +225,16 @@ type execer interface {
 // insertGrams stores the trigrams grams of user uid (existing pairs are
 // kept), in statements of at most 20,000 pairs.
 func (b *Backend) insertGrams(ctx context.Context, ex execer, pairs [][2]uint64) error {
+	return b.insertGramsInto(ctx, ex, b.ngTable, pairs)
+}
+
+// insertGramsInto is insertGrams into the trigram table table.
+func (b *Backend) insertGramsInto(ctx context.Context, ex execer, table string, pairs [][2]uint64) error {
 	const per = 20000
 	for start := 0; start < len(pairs); start += per {
 		chunk := pairs[start:min(start+per, len(pairs))]
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "INSERT IGNORE INTO %s (gram, uid) VALUES ", b.ngTable)
+		fmt.Fprintf(&sb, "INSERT IGNORE INTO %s (gram, uid) VALUES ", table)
 		args := make([]any, 0, 2*len(chunk))
 		for i, p := range chunk {
 			if i > 0 {
@@ -398,11 +405,11 @@ func termGrams(expr backend.SearchExpr) [][]uint32 {
 // SELECT per trigram. They are estimates (within a factor of about two),
 // good for choosing the rarest trigram; the candidates themselves are read
 // exactly.
-func (b *Backend) gramCounts(ctx context.Context, grams []uint32) (map[uint32]int, error) {
+func (b *Backend) gramCounts(ctx context.Context, table string, grams []uint32) (map[uint32]int, error) {
 	parts := make([]string, len(grams))
 	args := make([]any, len(grams))
 	for i, g := range grams {
-		parts[i] = "SELECT 1 FROM " + b.ngTable + " WHERE gram = ?"
+		parts[i] = "SELECT 1 FROM " + table + " WHERE gram = ?"
 		args[i] = g
 	}
 	rows, err := b.reader(ctx).QueryContext(ctx, "EXPLAIN "+strings.Join(parts, " UNION ALL "), args...)
@@ -458,7 +465,7 @@ func (b *Backend) ngramPlan(ctx context.Context, expr backend.SearchExpr) (term 
 	if len(all) > maxNgramGrams {
 		all = all[:maxNgramGrams]
 	}
-	counts, err := b.gramCounts(ctx, all)
+	counts, err := b.gramCounts(ctx, b.ngTable, all)
 	if err != nil {
 		return 0, nil, false, err
 	}
@@ -485,16 +492,7 @@ func (b *Backend) ngramPlan(ctx context.Context, expr backend.SearchExpr) (term 
 // grams (the rarest first: it drives the join), plus the stale rows; ok is
 // false when there are more than maxNgramStale of those.
 func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []any, ok bool, err error) {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "SELECT STRAIGHT_JOIN n0.uid FROM %s n0", b.ngTable)
-	args := make([]any, 0, len(grams))
-	for i := 1; i < len(grams); i++ {
-		fmt.Fprintf(&sb, " JOIN %s n%d ON n%d.gram = ? AND n%d.uid = n0.uid", b.ngTable, i, i, i)
-		args = append(args, grams[i])
-	}
-	sb.WriteString(" WHERE n0.gram = ?")
-	args = append(args, grams[0])
-	if ids, err = queryInts(ctx, b.reader(ctx), sb.String(), args...); err != nil {
+	if ids, err = b.gramJoin(ctx, b.ngTable, grams); err != nil {
 		return nil, false, err
 	}
 	stale, err := queryInts(ctx, b.reader(ctx), fmt.Sprintf("SELECT id FROM %s WHERE %s = 1 LIMIT %d", b.table, quote(ngramStaleColumn), maxNgramStale+1))
@@ -505,6 +503,21 @@ func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []an
 		return nil, false, nil
 	}
 	return append(ids, stale...), true, nil
+}
+
+// gramJoin returns the uids of the trigram table table that have every
+// trigram of grams, the first driving the join.
+func (b *Backend) gramJoin(ctx context.Context, table string, grams []uint32) ([]any, error) {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "SELECT STRAIGHT_JOIN n0.uid FROM %s n0", table)
+	args := make([]any, 0, len(grams))
+	for i := 1; i < len(grams); i++ {
+		fmt.Fprintf(&sb, " JOIN %s n%d ON n%d.gram = ? AND n%d.uid = n0.uid", table, i, i, i)
+		args = append(args, grams[i])
+	}
+	sb.WriteString(" WHERE n0.gram = ?")
+	args = append(args, grams[0])
+	return queryInts(ctx, b.reader(ctx), sb.String(), args...)
 }
 
 func queryInts(ctx context.Context, q queryer, query string, args ...any) ([]any, error) {

@@ -98,6 +98,20 @@ func TestNgramRandomizedSearch(t *testing.T) {
 		require.NoError(t, err)
 		users[l] = u
 	}
+	// Further customer IDs added behind the backend's back (stale rows of
+	// the further IDs' trigram index).
+	for _, l := range order[100:130] {
+		u := users[l]
+		if u.Valid == 0 {
+			continue
+		}
+		id := "FOREIGNID-" + word(2)
+		_, err := d.DB.ExecContext(ctx, `INSERT INTO customer_user_customer (user_id, customer_id, create_time, create_by, change_time, change_by)
+			VALUES (?, ?, NOW(), 1, NOW(), 1)`, l, id)
+		require.NoError(t, err)
+		u.CustomerIDs = append(slices.Clone(u.CustomerIDs), id)
+		users[l] = u
+	}
 	// Changed through the backend: renamed, new names, new further IDs.
 	for _, l := range order[40:80] {
 		u := users[l]
@@ -127,7 +141,7 @@ func TestNgramRandomizedSearch(t *testing.T) {
 		end := min(len(v), start+3+r.IntN(5))
 		searches = append(searches, string(v[start:end]))
 	}
-	searches = append(searches, "ber", "sen", "kar", "zzqx", "fid-", "foreign", "ren", "\"ka ro\"", "ka*ro", "BER sen",
+	searches = append(searches, "ber", "sen", "kar", "zzqx", "fid-", "foreign", "ren", "eignid", "eignid-ka", "fid-kar", "\"ka ro\"", "ka*ro", "BER sen",
 		"mu", "é", "ss", "Müli", "MUELI", "ber !sen", "example", "m1*@")
 	check := func(stage string) {
 		for _, s := range searches {
@@ -148,9 +162,11 @@ func TestNgramRandomizedSearch(t *testing.T) {
 	n, err := b.Reindex(ctx, sqlbackend.ReindexOptions{BatchSize: 100})
 	require.NoError(t, err)
 	assert.Positive(t, n)
-	var unindexed int
-	require.NoError(t, d.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM customer_user WHERE ngram_stale = 1").Scan(&unindexed))
-	assert.Zero(t, unindexed)
+	for _, table := range []string{"customer_user", "customer_user_customer"} {
+		var unindexed int
+		require.NoError(t, d.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE ngram_stale = 1").Scan(&unindexed))
+		assert.Zero(t, unindexed, table)
+	}
 	check("reindexed")
 }
 

@@ -143,6 +143,10 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 	if ngTableStmt != "" {
 		stmts = append(stmts, ngTableStmt)
 	}
+	idsNgCols, idsNgIdx, idsNgTableStmt := idsNgramDefs(&r)
+	if idsNgTableStmt != "" {
+		stmts = append(stmts, idsNgTableStmt)
+	}
 	if r.CustomerIDsTable != NoColumn {
 		// user_id holds the login as stored: compared with the login
 		// column in its collation, so that the index serves the join.
@@ -155,6 +159,13 @@ func CreateSchema(ctx context.Context, db *sql.DB, cfg Config) error {
 		if searchColl != "" && !accentInsensitive(coll) {
 			idsFold = fmt.Sprintf("\n  %s VARCHAR(150) CHARACTER SET utf8mb4 COLLATE %s AS (customer_id) VIRTUAL,\n  KEY %s (%s),",
 				q(foldColumn("customer_id")), searchColl, q(foldColumn("customer_id")), q(foldColumn("customer_id")))
+		}
+		// The further IDs' trigram index columns (ngram_ids.go).
+		for _, d := range idsNgCols {
+			idsFold += "\n  " + d + ","
+		}
+		if idsNgIdx != "" {
+			idsFold += "\n  " + idsNgIdx + ","
 		}
 		// The id column (not in OTRS) keeps the order of a user's further IDs.
 		stmts = append(stmts, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (

@@ -75,6 +75,24 @@ const maxFurtherIDUsers = 500
 // (on alias c) with arg; ok is false when there are more than
 // maxFurtherIDUsers of them.
 func (b *Backend) furtherIDUsers(ctx context.Context, pred string, args []any) (logins []any, ok bool, err error) {
+	return b.furtherIDUsersOf(ctx, nil, pred, args)
+}
+
+// furtherIDUsersOf is furtherIDUsers for the search word pat (nil: not a
+// word), answered from the further IDs' trigram index when it can.
+func (b *Backend) furtherIDUsersOf(ctx context.Context, pat *backend.Pattern, pred string, args []any) (logins []any, ok bool, err error) {
+	if pat != nil && b.idsNgram {
+		found, ok, err := b.furtherByNgram(ctx, *pat, pred, args)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			for _, l := range found {
+				logins = append(logins, l)
+			}
+			return logins[:min(len(logins), maxFurtherIDUsers+1)], len(logins) <= maxFurtherIDUsers, nil
+		}
+	}
 	rows, err := b.reader(ctx).QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT c.user_id FROM %s c WHERE %s LIMIT %d",
 		b.idsTable, pred, maxFurtherIDUsers+1), args...)
 	if err != nil {
@@ -101,14 +119,14 @@ func (b *Backend) furtherIDCond(ctx context.Context, w *where, pred string, arg 
 }
 
 func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, args []any) (string, error) {
-	cond, _, err := b.furtherIDCondMatch(ctx, w, pred, args)
+	cond, _, err := b.furtherIDCondMatch(ctx, w, nil, pred, args)
 	return cond, err
 }
 
 // furtherIDCondMatch is furtherIDCondArgs that also returns the logins it
 // found.
-func (b *Backend) furtherIDCondMatch(ctx context.Context, w *where, pred string, args []any) (string, furtherMatch, error) {
-	logins, ok, err := b.furtherIDUsers(ctx, pred, args)
+func (b *Backend) furtherIDCondMatch(ctx context.Context, w *where, pat *backend.Pattern, pred string, args []any) (string, furtherMatch, error) {
+	logins, ok, err := b.furtherIDUsersOf(ctx, pat, pred, args)
 	if err != nil {
 		return "", furtherMatch{}, err
 	}
@@ -171,7 +189,7 @@ func (b *Backend) compile(ctx context.Context, q backend.Query, expr backend.Sea
 			w.args = append(w.args, pat)
 		}
 		if b.searchIDs {
-			cond, m, err := b.furtherIDCondMatch(ctx, &w, b.idsCustLike, []any{pat})
+			cond, m, err := b.furtherIDCondMatch(ctx, &w, &t.Pattern, b.idsCustLike, []any{pat})
 			if err != nil {
 				return w, false, err
 			}

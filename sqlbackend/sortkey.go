@@ -181,6 +181,18 @@ func (b *Backend) Reindex(ctx context.Context, opt ReindexOptions) (int, error) 
 			return done, b.opError(ctx, op, err)
 		}
 	}
+	if b.idsNgram {
+		base := done
+		progress := opt.Progress
+		if progress != nil {
+			progress = func(n int) { opt.Progress(base + n) }
+		}
+		n, err := b.reindexIDsNgrams(ctx, opt.BatchSize, progress)
+		done += n
+		if err != nil {
+			return done, b.opError(ctx, op, err)
+		}
+	}
 	return done, nil
 }
 

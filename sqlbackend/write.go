@@ -239,7 +239,13 @@ func (b *Backend) Add(ctx context.Context, u backend.CustomerUser, pw string) (b
 		if err := b.ngramWrite(ctx, tx, stored.Login, nil, b.ngramValues(stored)); err != nil {
 			return err
 		}
-		return b.insertIDs(ctx, tx, stored.Login, stored.CustomerIDs, at)
+		if err := b.insertIDs(ctx, tx, stored.Login, stored.CustomerIDs, at); err != nil {
+			return err
+		}
+		if len(stored.CustomerIDs) == 0 {
+			return nil
+		}
+		return b.idsIndexUser(ctx, tx, stored.Login)
 	})
 	if err != nil {
 		return backend.CustomerUser{}, b.opError(ctx, op, err)
@@ -371,6 +377,11 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 					return err
 				}
 				if err := b.insertIDs(ctx, tx, u.Login, u.CustomerIDs, now()); err != nil {
+					return err
+				}
+			}
+			if renamed || !slices.Equal(old.CustomerIDs, u.CustomerIDs) {
+				if err := b.idsIndexUser(ctx, tx, u.Login); err != nil {
 					return err
 				}
 			}
