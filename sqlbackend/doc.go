@@ -141,9 +141,15 @@
 // ("ngram_sum"); a search takes such rows as candidates (so Znuny's writes
 // are found at once), and with more than 10,000 of them logs
 // LogStaleNgrams and scans until Backend.Reindex has indexed them.
-// CreateSchema creates the index for tables in substring mode (not with
-// MatchPrefix, where B-tree indexes serve); on an existing table New logs
-// the statements that add it. A word whose every trigram is frequent, or
+// The further customer IDs have an index of the same kind
+// ("<CustomerIDsTable>_ngram", keyed by the further-ID row's id, with
+// "ngram_sum" and "ngram_stale" on that table over user_id and
+// customer_id), so that the users whose further IDs contain a word are
+// looked up instead of found by a scan of that table; rows an update
+// replaces leave trigrams that point nowhere (space, not results).
+// CreateSchema creates both indexes for tables in substring mode (not
+// with MatchPrefix, where B-tree indexes serve); on an existing table New
+// logs the statements that add them. A word whose every trigram is frequent, or
 // that has none (shorter than three runes), reads the sort index in order
 // with a bound (MariaDB's LIMIT ... ROWS EXAMINED, 100 rows per result,
 // 5,000 to 50,000): a frequent word fills the page early; when the bound
