@@ -55,7 +55,9 @@ func (b *Backend) entryUser(e *ldap.Entry) backend.CustomerUser {
 			u.CustomerIDs = all
 		}
 	}
-	if b.cfg.ValidAttribute != "" {
+	if b.cfg.AccountControl {
+		u.Valid = b.accountState(e)
+	} else if b.cfg.ValidAttribute != "" {
 		if v := e.GetEqualFoldAttributeValue(b.cfg.ValidAttribute); v != "" {
 			if s, err := backend.ParseValidState(v); err == nil {
 				u.Valid = s

@@ -13,6 +13,7 @@ import (
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/backendtest"
+	"github.com/helpdeskkit/customeruser/internal/testad"
 	"github.com/helpdeskkit/customeruser/internal/testldap"
 	"github.com/helpdeskkit/customeruser/ldapbackend"
 )
@@ -20,6 +21,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testldap.StopShared()
+	testad.StopShared()
 	stopBench()
 	os.Exit(code)
 }
