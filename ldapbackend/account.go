@@ -19,15 +19,30 @@ const (
 	uacNormalAccount    = 0x200
 	attrAccountControl  = "userAccountControl"
 	attrUserPrincipal   = "userPrincipalName"
+	attrUSNChanged      = "uSNChanged"
 	ruleBitAnd          = "1.2.840.113556.1.4.803"
 	enabledOnly         = "(!(" + attrAccountControl + ":" + ruleBitAnd + ":=2))"
 	temporarilyDisabled = "3"
 )
 
+// SAMAccountNameForbidden are the characters Active Directory refuses in
+// sAMAccountName; with AccountControl and that login attribute, Add and
+// Update refuse such logins with a *backend.ValidationError before
+// writing.
+const SAMAccountNameForbidden = `"/\[]:;|=,+*?<>`
+
 // accountControlAttr is userAccountControl when AccountControl is on.
 func (b *Backend) accountControlAttr() string {
 	if b.cfg.AccountControl {
 		return attrAccountControl
+	}
+	return ""
+}
+
+// usnAttr is uSNChanged (see changedAt) when AccountControl is on.
+func (b *Backend) usnAttr() string {
+	if b.cfg.AccountControl {
+		return attrUSNChanged
 	}
 	return ""
 }

@@ -146,7 +146,7 @@ func (b *Backend) readAttributes() []string {
 	for _, n := range []string{b.cfg.LoginAttribute, a.Title, a.FirstName, a.LastName, a.Email, a.Phone,
 		a.Fax, a.Mobile, a.Street, a.Zip, a.City, a.Country, a.Comment,
 		b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute, b.cfg.ValidAttribute,
-		b.accountControlAttr(), b.upnAttr(), "createTimestamp", "modifyTimestamp", "entryCSN"} {
+		b.accountControlAttr(), b.upnAttr(), b.usnAttr(), "createTimestamp", "modifyTimestamp", "entryCSN"} {
 		if n != "" && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			out = append(out, n)

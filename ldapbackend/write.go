@@ -26,6 +26,9 @@ func checkNewPassword(password string) error {
 
 // checkWritable checks what the configuration can store.
 func (b *Backend) checkWritable(u backend.CustomerUser) error {
+	if b.cfg.AccountControl && strings.EqualFold(b.cfg.LoginAttribute, "sAMAccountName") && strings.ContainsAny(u.Login, SAMAccountNameForbidden) {
+		return &backend.ValidationError{Field: backend.FieldLogin, Reason: "Active Directory's sAMAccountName cannot hold any of " + SAMAccountNameForbidden}
+	}
 	switch {
 	case u.Valid == backend.Valid:
 	case b.cfg.AccountControl && (u.Valid == backend.Invalid || b.cfg.ValidAttribute != ""):

@@ -1,10 +1,11 @@
 package ldapbackend_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,8 +53,8 @@ func adTestConfig(dc *testad.Server, ou string, writable bool) ldapbackend.Confi
 
 // adSeedEntry is the AD user object of a seed user, written by the test
 // through the admin connection (not through the backend under test). A
-// seed without a password gets a random one: AD enables no account without
-// one.
+// seed without a password is enabled by PASSWD_NOTREQD (the backend never
+// sends an empty password, so nobody logs in to it).
 func adSeedEntry(ou string, i int, u backend.CustomerUser, password string) *ldap.AddRequest {
 	u.Login, u.Email = norm.NFC.String(u.Login), norm.NFC.String(u.Email)
 	req := ldap.NewAddRequest(fmt.Sprintf("CN=seed-%d,%s", i, ou), nil)
@@ -90,11 +91,10 @@ func adSeedEntry(ou string, i int, u backend.CustomerUser, password string) *lda
 		add(adTestValidAttribute, "3")
 	}
 	if password == "" {
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		password = "Seed-" + hex.EncodeToString(b)
+		uac |= 0x20 // PASSWD_NOTREQD: enabled without a password (setting one costs Samba about 50 ms)
+	} else {
+		add("unicodePwd", testad.UnicodePwd(password))
 	}
-	add("unicodePwd", testad.UnicodePwd(password))
 	add("userAccountControl", strconv.Itoa(uac))
 	return req
 }
@@ -112,14 +112,50 @@ func adSeedOU(t testing.TB, dc *testad.Server, seed []backendtest.Seed) string {
 	return ou
 }
 
+// readOnlySeeds shares the OU of read-only harnesses between consecutive
+// cases with the same seed (a read-only backend cannot change it): seeding
+// is what costs on Samba. One OU at a time (logins are unique in the whole
+// domain); the last goes when the parent test ends.
+type readOnlySeeds struct {
+	parent  testing.TB
+	dc      *testad.Server
+	mu      sync.Mutex
+	key, ou string
+}
+
+func (r *readOnlySeeds) get(t *testing.T, seed []backendtest.Seed) string {
+	key := fmt.Sprintf("%#v", seed)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ou != "" && key == r.key {
+		return r.ou
+	}
+	if r.ou != "" {
+		require.NoError(t, r.dc.DeleteTree(r.ou))
+		r.ou = ""
+	}
+	ou := r.dc.NewOU(r.parent)
+	reqs := make([]*ldap.AddRequest, 0, len(seed))
+	for i, s := range seed {
+		reqs = append(reqs, adSeedEntry(ou, i, s.User, s.Password))
+	}
+	require.NoError(t, r.dc.AddEntries(reqs...))
+	r.key, r.ou = key, ou
+	return ou
+}
+
 // TestConformanceActiveDirectory runs the suite against Samba's AD: read
-// only over LDAPS, writable over StartTLS, and writable over LDAPS.
+// only over LDAPS, writable over StartTLS (the pattern of
+// TestConformanceTLS; the writable case over LDAPS is TestActiveDirectoryWrites
+// and the worked configuration).
 func TestConformanceActiveDirectory(t *testing.T) {
 	dc := testad.Shared(t)
-	caps := backendtest.Capabilities{BlankPasswordsRefused: true, LooserIdentity: true}
+	caps := backendtest.Capabilities{BlankPasswordsRefused: true, LooserIdentity: true,
+		LoginForbidden: ldapbackend.SAMAccountNameForbidden}
 	t.Run("ldaps-readonly", func(t *testing.T) {
+		seeds := &readOnlySeeds{parent: t, dc: dc}
 		backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
-			ou := adSeedOU(t, dc, seed)
+			ou := seeds.get(t, seed)
 			c := caps
 			c.ReadOnly = true
 			return backendtest.Harness{Backend: newBackend(t, adTestConfig(dc, ou, false)), Caps: c}
@@ -133,12 +169,6 @@ func TestConformanceActiveDirectory(t *testing.T) {
 			cfg.StartTLS = true
 			cfg.TLS.CACertificatesPEM, cfg.TLS.RootCAs = nil, dc.CAPool
 			return backendtest.Harness{Backend: newBackend(t, cfg), Caps: caps}
-		})
-	})
-	t.Run("ldaps-writable", func(t *testing.T) {
-		backendtest.Run(t, func(t *testing.T, seed []backendtest.Seed) backendtest.Harness {
-			ou := adSeedOU(t, dc, seed)
-			return backendtest.Harness{Backend: newBackend(t, adTestConfig(dc, ou, true)), Caps: caps}
 		})
 	})
 }
@@ -302,4 +332,172 @@ func TestActiveDirectoryRefusesPlainWrites(t *testing.T) {
 	cfg.StartTLS = true
 	_, err = ldapbackend.New(cfg)
 	require.NoError(t, err)
+}
+
+// TestWorkedADConfigIsTheDoc: the package documentation shows corpAD and
+// corpADWriter (example_test.go) verbatim.
+func TestWorkedADConfigIsTheDoc(t *testing.T) {
+	src, err := os.ReadFile("example_test.go")
+	require.NoError(t, err)
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	var code []string // the doc's code blocks, comment markers taken off
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "//\t") {
+			code = append(code, line[3:])
+		} else if line == "//" {
+			code = append(code, "")
+		}
+	}
+	docCode := strings.Join(code, "\n")
+	for _, fn := range []string{"corpAD", "corpADWriter"} {
+		text := string(src)
+		start := strings.Index(text, "// "+fn+" ")
+		require.GreaterOrEqual(t, start, 0, fn)
+		end := strings.Index(text[start:], "\n}\n")
+		require.Greater(t, end, 0, fn)
+		assert.Contains(t, docCode, text[start:start+end+2], "doc.go shows %s as example_test.go has it", fn)
+	}
+}
+
+// TestWorkedADConfig runs the worked configuration of the package
+// documentation (corpAD, corpADWriter) against the Samba DC, whose seed is
+// that domain: the service account, the customer OU, company as customer
+// ID, the customer group with a nested group.
+func TestWorkedADConfig(t *testing.T) {
+	dc := testad.Shared(t)
+	b := newBackend(t, corpAD([]string{dc.LDAPSURL}, dc.CAPEM, testad.ServicePassword))
+	ctx := t.Context()
+
+	users, err := b.Search(ctx, backend.Query{IncludeInvalid: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"asmith", "dgone", "jdoe"}, loginsOf(users),
+		"the customer group's members, jdoe through the nested group; bnobody is in no group")
+	users, err = b.Search(ctx, backend.Query{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"asmith", "jdoe"}, loginsOf(users), "dgone is disabled")
+	u, err := b.Get(ctx, "JDOE")
+	require.NoError(t, err)
+	assert.Equal(t, "ACME", u.CustomerID)
+	assert.Equal(t, "John", u.FirstName)
+	assert.Equal(t, "jdoe@corp.example.com", u.Email)
+	_, err = b.Get(ctx, "bnobody")
+	require.ErrorIs(t, err, backend.ErrNotFound, "not a customer")
+
+	for _, login := range []string{"jdoe", "jdoe@corp.example.com", "JDoe@Corp.Example.Com"} {
+		got, err := b.Authenticate(ctx, login, testad.UserPassword)
+		require.NoError(t, err, login)
+		assert.Equal(t, "jdoe", got.Login, login)
+	}
+	_, err = b.Authenticate(ctx, "jdoe", "wrong")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	_, err = b.Authenticate(ctx, "jdoe@corp.example.com", "wrong")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	_, err = b.Authenticate(ctx, "jdoe", "")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	_, err = b.Authenticate(ctx, "dgone", testad.UserPassword)
+	var ae *backend.AccountInvalidError
+	require.ErrorAs(t, err, &ae, "Samba answers data 533 for the disabled account with the right password")
+	assert.Equal(t, backend.Invalid, ae.State)
+	_, err = b.Authenticate(ctx, "dgone", "wrong")
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	require.NotErrorIs(t, err, backend.ErrAccountInvalid, "the state only with the right password (data 52e)")
+	_, err = b.Authenticate(ctx, "bnobody", testad.UserPassword)
+	require.ErrorIs(t, err, backend.ErrInvalidCredentials, "not a customer: not found")
+
+	t.Run("writer", func(t *testing.T) {
+		ou := dc.NewOU(t)
+		cfg := corpADWriter(corpAD([]string{dc.LDAPSURL}, dc.CAPEM, testad.ServicePassword), testad.WriterDN, testad.WriterPassword)
+		cfg.BaseDN = ou // a fresh OU of this test instead of OU=Customers
+		w := newBackend(t, cfg)
+		added, err := w.Add(ctx, backend.CustomerUser{Login: "pnew", FirstName: "Pat", LastName: "New",
+			Email: "pat@new.example", CustomerID: "NEWCO"}, "Pat-Passw0rd-1")
+		require.NoError(t, err)
+		assert.Equal(t, backend.Valid, added.Valid)
+		_, err = w.Authenticate(ctx, "pnew@corp.example.com", "Pat-Passw0rd-1")
+		require.NoError(t, err, "LoginByUPN with the UPN the writer wrote")
+		// The first logon wrote lastLogonTimestamp, a change of the entry:
+		// an Update with the ChangedAt of before it would be a conflict.
+		_, err = w.Update(ctx, "pnew", added)
+		require.ErrorIs(t, err, backend.ErrConflict)
+		cur, err := w.Get(ctx, "pnew")
+		require.NoError(t, err)
+		cur.Valid = backend.InvalidTemporarily
+		got, err := w.Update(ctx, "pnew", cur)
+		require.NoError(t, err)
+		assert.Equal(t, backend.InvalidTemporarily, got.Valid)
+		_, err = w.Authenticate(ctx, "pnew", "Pat-Passw0rd-1")
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, backend.InvalidTemporarily, ae.State)
+	})
+
+	t.Run("must change password", func(t *testing.T) {
+		ou := dc.NewOU(t)
+		require.NoError(t, dc.AddEntries(adSeedEntryNamed("CN=mustchange,"+ou, "mustchange")))
+		c, err := dc.AdminConn()
+		require.NoError(t, err)
+		defer c.Close()
+		mod := ldap.NewModifyRequest("CN=mustchange,"+ou, nil)
+		mod.Replace("pwdLastSet", []string{"0"}) // must change at next logon
+		require.NoError(t, c.Modify(mod))
+		cfg := corpAD([]string{dc.LDAPSURL}, dc.CAPEM, testad.ServicePassword)
+		cfg.BaseDN, cfg.GroupDN = ou, ""
+		_, err = newBackend(t, cfg).Authenticate(ctx, "mustchange", "Login-Passw0rd")
+		var pe *ldapbackend.PasswordExpiredError
+		require.ErrorAs(t, err, &pe, "Samba answers data 773")
+		assert.True(t, pe.MustChange)
+		assert.ErrorIs(t, err, ldapbackend.ErrPasswordExpired)
+		assert.ErrorIs(t, err, backend.ErrInvalidCredentials)
+		_, err = newBackend(t, cfg).Authenticate(ctx, "mustchange", "wrong")
+		require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+		require.NotErrorIs(t, err, ldapbackend.ErrPasswordExpired)
+	})
+}
+
+// TestActiveDirectoryGroupResolver: every mode of the resolver finds the
+// nested membership on AD; GroupsInChain in one search.
+func TestActiveDirectoryGroupResolver(t *testing.T) {
+	dc := testad.Shared(t)
+	cfg := corpAD([]string{dc.LDAPSURL}, dc.CAPEM, testad.ServicePassword)
+	cfg.GroupDN = "" // the resolver, not the filter, decides here
+	b := newBackend(t, cfg)
+	mappings := []ldapbackend.GroupMapping{
+		{DN: testad.CustomerGroupDN, Group: "customers", Keys: []string{"ro"}},
+		{DN: testad.NestedGroupDN, Group: "eu", Keys: []string{"rw"}},
+	}
+	for _, mode := range []ldapbackend.GroupMode{ldapbackend.GroupsInChain, ldapbackend.GroupsByMember, ldapbackend.GroupsByMemberOf} {
+		r, err := b.GroupResolver(ldapbackend.GroupsConfig{Groups: mappings, Mode: mode, BaseDN: testad.GroupsDN})
+		require.NoError(t, err)
+		for login, want := range map[string][]backend.GroupPermission{
+			"jdoe":    {{Group: "customers", Permission: "ro"}, {Group: "eu", Permission: "rw"}}, // through the nested group
+			"asmith":  {{Group: "customers", Permission: "ro"}},
+			"bnobody": nil,
+		} {
+			got, err := r.Groups(t.Context(), backend.CustomerUser{Login: login})
+			require.NoError(t, err, "mode %d %s", mode, login)
+			assert.Equal(t, want, got, "mode %d %s", mode, login)
+		}
+	}
+}
+
+// TestActiveDirectoryPagingPastMaxPageSize: 2,500 users come back whole
+// although Samba sends at most 1,000 per page, with PageSize below and
+// above that.
+func TestActiveDirectoryPagingPastMaxPageSize(t *testing.T) {
+	dc := testad.Shared(t)
+	dc.Bulk(t)
+	for _, pageSize := range []int{500, 2000} {
+		cfg := adTestConfig(dc, testad.BulkDN, false)
+		cfg.PageSize = pageSize
+		b := newBackend(t, cfg)
+		users, err := b.Search(t.Context(), backend.Query{CustomerID: "BULK", Limit: backend.MaxLimit})
+		require.NoError(t, err, "page size %d", pageSize)
+		require.Len(t, users, testad.BulkUsers, "page size %d", pageSize)
+		assert.Equal(t, "adpage0001", users[0].Login)
+		assert.Equal(t, fmt.Sprintf("adpage%04d", testad.BulkUsers), users[len(users)-1].Login)
+		// Words that narrow nothing on the server scan every entry page by page.
+		users, err = b.Search(t.Context(), backend.Query{Search: "bulk user", Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"adpage0001", "adpage0002", "adpage0003"}, loginsOf(users))
+	}
 }
