@@ -2,6 +2,7 @@ package ldapbackend_test
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,6 +20,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		testad.StartShared() // the Samba DC provisions while the OpenLDAP tests run
+	}
 	code := m.Run()
 	testldap.StopShared()
 	testad.StopShared()

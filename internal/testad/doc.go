@@ -17,12 +17,21 @@
 // past the server's MaxPageSize of 1000.
 //
 // Provisioning takes about ten seconds, so Shared starts one server per
-// test binary (call StopShared from TestMain); every test takes its own
+// test binary (StartShared begins it in the background; call StopShared
+// from TestMain); every test takes its own
 // organizational unit with NewOU, deleted when the test ends (sAMAccountName
 // is unique in the whole domain). A missing Samba binary fails the test
 // naming the Debian packages to install; only go test -short skips.
 //
-//	func TestMain(m *testing.M) { code := m.Run(); testad.StopShared(); os.Exit(code) }
+//	func TestMain(m *testing.M) {
+//		flag.Parse()
+//		if !testing.Short() {
+//			testad.StartShared() // provisions while other tests run
+//		}
+//		code := m.Run()
+//		testad.StopShared()
+//		os.Exit(code)
+//	}
 //
 //	func TestX(t *testing.T) {
 //		dc := testad.Shared(t)

@@ -119,10 +119,32 @@ func (s *Server) TLSConfig() *tls.Config {
 func (s *Server) Dir() string { return s.dir }
 
 var (
-	sharedMu  sync.Mutex
-	shared    *Server
-	sharedErr error
+	sharedMu    sync.Mutex
+	shared      *Server
+	sharedErr   error
+	sharedReady chan struct{} // closed when the start begun by StartShared ended
 )
+
+// StartShared begins provisioning the shared server in the background, so
+// that its ten seconds or so overlap other tests; Shared then waits for it.
+// Call it from TestMain after flag.Parse, unless testing.Short(). Calling it
+// again does nothing.
+func StartShared() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedReady != nil || shared != nil || sharedErr != nil {
+		return
+	}
+	ready := make(chan struct{})
+	sharedReady = ready
+	go func() {
+		s, err := Start()
+		sharedMu.Lock()
+		shared, sharedErr = s, err
+		sharedMu.Unlock()
+		close(ready)
+	}()
+}
 
 // Shared returns the domain controller of this test binary, provisioning and
 // starting it on first use (about ten seconds). It skips the test under go
@@ -131,6 +153,12 @@ func Shared(t testing.TB) *Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("AD tests need a Samba AD DC; skipped with -short")
+	}
+	sharedMu.Lock()
+	ready := sharedReady
+	sharedMu.Unlock()
+	if ready != nil {
+		<-ready
 	}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
@@ -145,6 +173,12 @@ func Shared(t testing.TB) *Server {
 
 // StopShared stops the shared server, if one was started. Call it from TestMain.
 func StopShared() {
+	sharedMu.Lock()
+	ready := sharedReady
+	sharedMu.Unlock()
+	if ready != nil {
+		<-ready // a start under way ends first, so that its server is stopped too
+	}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if shared != nil {
