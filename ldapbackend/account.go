@@ -152,13 +152,15 @@ var adSubCode = regexp.MustCompile(`(?i)\bdata ([0-9a-f]{3,8})\b`)
 
 // adBindRefusal maps the AD reason of a refused bind (result 49) to the
 // backend's error, given the state the user was read with. AD names the
-// reason only when the password was right (otherwise data 52e); Samba
-// does so for disabled accounts (533) and passwords that must change
-// (773) as well.
+// reason only when the password was right (otherwise data 52e), except
+// for a locked-out account: 775 comes whatever the password (verified on
+// Samba), so it reveals nothing about the password and gives
+// ErrInvalidCredentials, as the contract gives the state only after the
+// right password. Samba answers 533 and 773 as Windows does.
 //
 //	52e wrong password, 525 no such user    ErrInvalidCredentials
 //	533 account disabled, 701 expired       AccountInvalidError (the read state, or Invalid)
-//	775 account locked out                  AccountInvalidError (InvalidTemporarily)
+//	775 account locked out                  ErrInvalidCredentials (sent for any password)
 //	530, 531 not at this time or workstation AccountInvalidError (InvalidTemporarily)
 //	532 password expired                    PasswordExpiredError
 //	773 password must be changed            PasswordExpiredError{MustChange: true}
@@ -174,7 +176,7 @@ func adBindRefusal(diagnostic string, state backend.ValidState) error {
 	switch m[1] {
 	case "533", "701":
 		return &backend.AccountInvalidError{State: invalid}
-	case "775", "530", "531":
+	case "530", "531":
 		return &backend.AccountInvalidError{State: backend.InvalidTemporarily}
 	case "532":
 		return &PasswordExpiredError{}

@@ -238,15 +238,19 @@
 //
 // Authentication: AD refuses a bind with result 49 and names the reason in
 // the diagnostic message ("... AcceptSecurityContext error, data 533,
-// v1db1") only when the password was right. Data 533 (disabled) and 701
-// (account expired) give a *backend.AccountInvalidError with the stored
-// state, 775 (locked out), 530 and 531 (not at this time or workstation)
-// one with InvalidTemporarily, 532 (password expired) and 773 (must change
-// at next logon) a *PasswordExpiredError (errors.Is ErrPasswordExpired and
+// v1db1"), documented as sent only when the password was right. Data 533
+// (disabled) and 701 (account expired) give a *backend.AccountInvalidError
+// with the stored state, 530 and 531 (not at this time or workstation) one
+// with InvalidTemporarily, 532 (password expired) and 773 (must change at
+// next logon) a *PasswordExpiredError (errors.Is ErrPasswordExpired and
 // backend.ErrInvalidCredentials), and 52e (wrong password) and everything
-// else ErrInvalidCredentials. Samba 4.17 answers 533 and 773 as Windows does
-// (verified), and 52e for a wrong password whatever the account's state;
-// the other codes are unit-tested on the documented strings only.
+// else ErrInvalidCredentials. Locked-out accounts (775) get
+// ErrInvalidCredentials too: Samba sends 775 for the wrong password as
+// well (verified), so it says nothing about the password, and the contract
+// gives the state only after the right one. Samba 4.17 answers 533 and 773
+// as Windows does, only for the right password, and 52e for a wrong one
+// (verified); 525, 530, 531, 532 and 701 are unit-tested on the documented
+// strings only.
 //
 // Nested groups: GroupDN is matched with the in-chain rule
 // (memberOf:1.2.840.113556.1.4.1941:=<GroupDN>), and Backend.GroupResolver

@@ -501,3 +501,45 @@ func TestActiveDirectoryPagingPastMaxPageSize(t *testing.T) {
 		assert.Equal(t, []string{"adpage0001", "adpage0002", "adpage0003"}, loginsOf(users))
 	}
 }
+
+// TestActiveDirectoryLockout: with a lockout policy, an account locked by
+// wrong passwords gets data 775 from Samba for any password, the wrong one
+// too: so 775 reveals nothing about the password, and Authenticate answers
+// ErrInvalidCredentials for it (the contract gives the state only after the
+// right password). The policy is the domain's, so it is set for this
+// test only (the tests of this binary run one at a time).
+func TestActiveDirectoryLockout(t *testing.T) {
+	dc := testad.Shared(t)
+	policy := func(threshold string) error {
+		c, err := dc.AdminConn()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		mod := ldap.NewModifyRequest(testad.BaseDN, nil)
+		mod.Replace("lockoutThreshold", []string{threshold})
+		mod.Replace("lockoutDuration", []string{"-18000000000"})          // 30 minutes
+		mod.Replace("lockOutObservationWindow", []string{"-18000000000"}) // 30 minutes
+		return c.Modify(mod)
+	}
+	require.NoError(t, policy("2"))
+	t.Cleanup(func() { assert.NoError(t, policy("0")) })
+
+	ou := dc.NewOU(t)
+	require.NoError(t, dc.AddEntries(adSeedEntryNamed("CN=locked,"+ou, "lockme")))
+	cfg := corpAD([]string{dc.LDAPSURL}, dc.CAPEM, testad.ServicePassword)
+	cfg.BaseDN, cfg.GroupDN = ou, ""
+	b := newBackend(t, cfg)
+	for i := 0; i < 2; i++ {
+		_, err := b.Authenticate(t.Context(), "lockme", "wrong")
+		require.ErrorIs(t, err, backend.ErrInvalidCredentials)
+	}
+	for _, pw := range []string{"wrong", "Login-Passw0rd"} {
+		_, err := dc.Conn("CN=locked,"+ou, pw)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "data 775", "Samba says locked whatever the password")
+		_, err = b.Authenticate(t.Context(), "lockme", pw)
+		require.ErrorIs(t, err, backend.ErrInvalidCredentials, pw)
+		require.NotErrorIs(t, err, backend.ErrAccountInvalid, pw)
+	}
+}
