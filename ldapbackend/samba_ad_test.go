@@ -543,3 +543,42 @@ func TestActiveDirectoryLockout(t *testing.T) {
 		require.NotErrorIs(t, err, backend.ErrAccountInvalid, pw)
 	}
 }
+
+// TestActiveDirectoryPasswordPolicy: a password AD's policy refuses is a
+// *backend.ValidationError for the password, from SetPassword and Add (which
+// then stores nothing). The policy is the domain's, set for this test only.
+func TestActiveDirectoryPasswordPolicy(t *testing.T) {
+	dc := testad.Shared(t)
+	policy := func(minLength string) error {
+		c, err := dc.AdminConn()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		mod := ldap.NewModifyRequest(testad.BaseDN, nil)
+		mod.Replace("minPwdLength", []string{minLength})
+		return c.Modify(mod)
+	}
+	require.NoError(t, policy("16"))
+	t.Cleanup(func() { assert.NoError(t, policy("0")) })
+	ou := dc.NewOU(t)
+	b := newBackend(t, adTestConfig(dc, ou, true))
+	ctx := t.Context()
+
+	u := backend.CustomerUser{Login: "policy", FirstName: "Poli", LastName: "Cy", Email: "policy@x.example", CustomerID: "ACME"}
+	_, err := b.Add(ctx, u, "short-1")
+	var ve *backend.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldPassword, ve.Field)
+	assert.NotContains(t, err.Error(), "short-1")
+	_, err = b.Get(ctx, "policy")
+	require.ErrorIs(t, err, backend.ErrNotFound, "a refused Add stores nothing")
+
+	_, err = b.Add(ctx, u, "a-long-enough-passw0rd")
+	require.NoError(t, err)
+	err = b.SetPassword(ctx, "policy", "short-2")
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, backend.FieldPassword, ve.Field)
+	_, err = b.Authenticate(ctx, "policy", "a-long-enough-passw0rd")
+	require.NoError(t, err, "the old password stands")
+}

@@ -572,7 +572,14 @@ func (b *Backend) setPassword(ctx context.Context, dn, password string) error {
 	default:
 		mod.Replace(b.cfg.PasswordAttribute, []string{password})
 	}
-	return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	if b.cfg.PasswordEncoding == PasswordActiveDirectory && ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) {
+		// AD's password policy (length, complexity, history): the
+		// caller's input, not an outage. The server's message is not
+		// quoted.
+		return &backend.ValidationError{Field: backend.FieldPassword, Reason: "refused by the directory's password policy (length, complexity or history)"}
+	}
+	return err
 }
 
 // adPassword encodes a password for Active Directory's unicodePwd: the
