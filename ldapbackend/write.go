@@ -262,7 +262,7 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
 		defer cancel()
 		if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
-			b.log.Error("ldapbackend: could not remove the entry after a failed password set", "op", "add", "login", u.Login, "error", derr)
+			b.log.Error("ldapbackend: could not remove the entry after a failed password or userAccountControl write", "op", "add", "login", u.Login, "error", derr)
 		}
 		return backend.CustomerUser{}, err
 	}
