@@ -156,6 +156,8 @@ type Config struct {
 	// ValidAttribute, when set, holds the OTRS valid id (1 valid, 2 invalid,
 	// 3 invalid-temporarily) and is written by Add and Update; an entry
 	// without it is valid. With both set, an entry must pass both to be valid.
+	// With AccountControl it only tells invalid-temporarily (3) from invalid
+	// among disabled accounts (see AccountControl).
 	ValidAttribute string
 	// GroupDN, when set, limits customers to members of this group: every
 	// search is ANDed with (GroupMemberAttribute=<GroupDN>).
