@@ -56,7 +56,7 @@ func (b *Backend) authenticate(ctx context.Context, login, password string) (bac
 	if _, err := backend.NormalizeLogin(login); err != nil {
 		return refuse()
 	}
-	u, dn, err := b.get(ctx, "authenticate", login)
+	u, dn, err := b.lookupLogin(ctx, login)
 	switch {
 	case errors.Is(err, backend.ErrNotFound), errors.Is(err, errAmbiguous):
 		return refuse()
@@ -64,7 +64,11 @@ func (b *Backend) authenticate(ctx context.Context, login, password string) (bac
 		return backend.CustomerUser{}, err
 	}
 	if err := b.userBind(ctx, dn, password); err != nil {
-		if errors.Is(err, backend.ErrInvalidCredentials) {
+		var rb *refusedBind
+		if errors.As(err, &rb) {
+			err = adBindRefusal(rb.diagnostic, u.Valid)
+		}
+		if err == backend.ErrInvalidCredentials {
 			b.timer.Observe(time.Since(start))
 		}
 		return backend.CustomerUser{}, err
@@ -136,7 +140,9 @@ func (b *Backend) userBind(ctx context.Context, dn, password string) error {
 	switch {
 	case err == nil:
 		return nil
-	case ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultNoSuchObject,
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		return &refusedBind{diagnostic: diagnostic(err)}
+	case ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchObject,
 		ldap.LDAPResultInappropriateAuthentication, ldap.LDAPResultUnwillingToPerform, ldap.ErrorEmptyPassword):
 		return backend.ErrInvalidCredentials
 	}
@@ -148,4 +154,36 @@ func unavailableUnlessCtx(ctx context.Context, err error) error {
 		return err
 	}
 	return unavailable(err)
+}
+
+// refusedBind is a bind refused with invalidCredentials (49), with the
+// server's diagnostic message, which carries Active Directory's reason
+// (see adBindRefusal). It matches backend.ErrInvalidCredentials.
+type refusedBind struct{ diagnostic string }
+
+func (e *refusedBind) Error() string        { return backend.ErrInvalidCredentials.Error() }
+func (e *refusedBind) Is(target error) bool { return target == backend.ErrInvalidCredentials }
+
+// diagnostic is the server's message of an LDAP error ("" for others).
+func diagnostic(err error) string {
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Err != nil {
+		return le.Err.Error()
+	}
+	return ""
+}
+
+// lookupLogin finds the user logging in: with LoginByUPN, a login holding
+// @ is looked up as a userPrincipalName first.
+func (b *Backend) lookupLogin(ctx context.Context, login string) (backend.CustomerUser, string, error) {
+	if b.cfg.LoginByUPN && strings.Contains(login, "@") {
+		u, e, err := b.getEntryBy(ctx, "authenticate", attrUserPrincipal, login)
+		if err == nil {
+			return u, e.DN, nil
+		}
+		if !errors.Is(err, backend.ErrNotFound) {
+			return backend.CustomerUser{}, "", err
+		}
+	}
+	return b.get(ctx, "authenticate", login)
 }

@@ -146,7 +146,7 @@ func (b *Backend) readAttributes() []string {
 	for _, n := range []string{b.cfg.LoginAttribute, a.Title, a.FirstName, a.LastName, a.Email, a.Phone,
 		a.Fax, a.Mobile, a.Street, a.Zip, a.City, a.Country, a.Comment,
 		b.cfg.CustomerIDAttribute, b.cfg.CustomerIDsAttribute, b.cfg.ValidAttribute,
-		"createTimestamp", "modifyTimestamp", "entryCSN"} {
+		b.accountControlAttr(), b.upnAttr(), b.usnAttr(), "createTimestamp", "modifyTimestamp", "entryCSN"} {
 		if n != "" && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			out = append(out, n)
@@ -216,7 +216,9 @@ func (b *Backend) validOnly() []string {
 	if b.cfg.ValidFilter != "" {
 		parts = append(parts, b.cfg.ValidFilter)
 	}
-	if b.cfg.ValidAttribute != "" {
+	if b.cfg.AccountControl {
+		parts = append(parts, enabledOnly)
+	} else if b.cfg.ValidAttribute != "" {
 		a := b.cfg.ValidAttribute
 		parts = append(parts, "(|("+a+"=1)(!("+a+"=*)))")
 	}
@@ -271,7 +273,7 @@ func (b *Backend) users(ctx context.Context, entries []*ldap.Entry, filter strin
 		if u.Login == "" {
 			continue // not a usable customer user
 		}
-		if valid != nil && !valid[normDN(e.DN)] {
+		if valid != nil && !valid[normDN(e.DN)] && u.Valid == backend.Valid {
 			u.Valid = backend.Invalid
 		}
 		out = append(out, u)
@@ -309,7 +311,12 @@ func normDN(dn string) string {
 // (caseIgnoreMatch folds case, width and compatibility forms) may return
 // more: those are dropped here (backend.LogIdentityMismatch).
 func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []string) ([]*ldap.Entry, error) {
-	f := and(append(b.baseFilter(), identityClause(b.cfg.LoginAttribute, login)))
+	return b.findEntriesBy(ctx, op, b.cfg.LoginAttribute, login, attrs)
+}
+
+// findEntriesBy is findEntries looking login up in attr.
+func (b *Backend) findEntriesBy(ctx context.Context, op, attr, login string, attrs []string) ([]*ldap.Entry, error) {
+	f := and(append(b.baseFilter(), identityClause(attr, login)))
 	entries, err := b.searchMode(ctx, f, attrs, false, 0)
 	if err != nil {
 		return nil, err
@@ -317,7 +324,7 @@ func (b *Backend) findEntries(ctx context.Context, op, login string, attrs []str
 	key := backend.IdentityKey(login)
 	out := entries[:0]
 	for _, e := range entries {
-		if got := e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute); backend.IdentityKey(got) == key {
+		if got := e.GetEqualFoldAttributeValue(attr); backend.IdentityKey(got) == key {
 			out = append(out, e)
 		} else {
 			b.log.Warn(backend.LogIdentityMismatch, "op", op, "login", login)
@@ -408,11 +415,16 @@ func (b *Backend) get(ctx context.Context, op, login string) (backend.CustomerUs
 
 // getEntry is get, giving the entry itself.
 func (b *Backend) getEntry(ctx context.Context, op, login string) (backend.CustomerUser, *ldap.Entry, error) {
+	return b.getEntryBy(ctx, op, b.cfg.LoginAttribute, login)
+}
+
+// getEntryBy is getEntry looking login up in attr.
+func (b *Backend) getEntryBy(ctx context.Context, op, attr, login string) (backend.CustomerUser, *ldap.Entry, error) {
 	login, err := backend.NormalizeLogin(login)
 	if err != nil {
 		return backend.CustomerUser{}, nil, err
 	}
-	entries, err := b.findEntries(ctx, op, login, b.attrs)
+	entries, err := b.findEntriesBy(ctx, op, attr, login, b.attrs)
 	if err != nil {
 		return backend.CustomerUser{}, nil, err
 	}
@@ -420,7 +432,7 @@ func (b *Backend) getEntry(ctx context.Context, op, login string) (backend.Custo
 		b.log.Warn(backend.LogAmbiguousIdentity, "op", op, "login", login, "count", len(entries))
 		var exact []*ldap.Entry
 		for _, e := range entries {
-			if e.GetEqualFoldAttributeValue(b.cfg.LoginAttribute) == login {
+			if e.GetEqualFoldAttributeValue(attr) == login {
 				exact = append(exact, e)
 			}
 		}

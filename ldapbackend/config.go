@@ -156,6 +156,8 @@ type Config struct {
 	// ValidAttribute, when set, holds the OTRS valid id (1 valid, 2 invalid,
 	// 3 invalid-temporarily) and is written by Add and Update; an entry
 	// without it is valid. With both set, an entry must pass both to be valid.
+	// With AccountControl it only tells invalid-temporarily (3) from invalid
+	// among disabled accounts (see AccountControl).
 	ValidAttribute string
 	// GroupDN, when set, limits customers to members of this group: every
 	// search is ANDed with (GroupMemberAttribute=<GroupDN>).
@@ -208,6 +210,31 @@ type Config struct {
 	// AutoLoginPrefix, when set, makes Add generate a login
 	// (<prefix>-YYYYMMDDhhmm<n>) when the user has none.
 	AutoLoginPrefix string
+
+	// Active Directory (the ActiveDirectory preset sets AccountControl).
+
+	// AccountControl keeps validity in Active Directory's userAccountControl:
+	// an account with the ACCOUNTDISABLE bit (2) set is not valid, and
+	// searches without IncludeInvalid leave it out. Writes set or clear only
+	// that bit and keep every other bit of the stored value (read, modify,
+	// write). Invalid-temporarily is the disabled bit plus the value 3 in
+	// ValidAttribute, which must then be set (a free single-valued string
+	// attribute, for example employeeType, or extensionAttribute1 where the
+	// Exchange schema is installed); without ValidAttribute only valid and
+	// invalid can be written. ValidAttribute is not read while the bit is
+	// clear, so an account an administrator enables in AD is valid. Add
+	// creates the account, writes its password (a random one nobody knows
+	// when Add gets none: AD enables no account without a password) and then
+	// userAccountControl 512 (NORMAL_ACCOUNT), or 514 for an invalid user.
+	AccountControl bool
+	// UPNSuffix, when set, makes Add and Update write userPrincipalName
+	// <login>@<UPNSuffix> (for example corp.example.com), so that a rename
+	// renames the UPN too.
+	UPNSuffix string
+	// LoginByUPN lets Authenticate take a userPrincipalName
+	// (jdoe@corp.example.com) as well as a login: a login holding @ is
+	// looked up in userPrincipalName first, then as a login.
+	LoginByUPN bool
 }
 
 // Bool returns a pointer to v, for Config.ReadOnly.
@@ -245,8 +272,12 @@ func OpenLDAP() Config {
 
 // ActiveDirectory returns a preset for user objects in Microsoft Active
 // Directory: login sAMAccountName, accounts disabled through bit 2 of
-// userAccountControl are invalid, group membership includes nested groups,
-// passwords go to unicodePwd (AD has no Password Modify operation). It maps
+// userAccountControl are invalid (AccountControl), group membership
+// includes nested groups, passwords go to unicodePwd (AD has no Password
+// Modify operation; AD takes unicodePwd only over LDAPS or StartTLS, so a
+// writable configuration must use one of them). New accounts are named
+// CN=<first last> (or CN=<login> without a name) and shown under
+// displayName. Set UPNSuffix to have userPrincipalName written. It maps
 // no customer ID: set CustomerIDAttribute (company, department, an extension
 // attribute) or FixedCustomerID. Every call returns a fresh Config.
 func ActiveDirectory() Config {
@@ -266,8 +297,9 @@ func ActiveDirectory() Config {
 			City:      "l",
 			Country:   "co",
 			Comment:   "description",
+			FullName:  "displayName",
 		},
-		ValidFilter:           "(!(userAccountControl:1.2.840.113556.1.4.803:=2))",
+		AccountControl:        true,
 		GroupMemberAttribute:  "memberOf:1.2.840.113556.1.4.1941:",
 		ObjectClasses:         []string{"top", "person", "organizationalPerson", "user"},
 		RDNAttribute:          "cn",
@@ -377,6 +409,10 @@ func prepare(cfg Config) (Config, []server, error) {
 	if !*cfg.ReadOnly && cfg.CustomerIDAttribute == "" && cfg.FixedCustomerID == "" {
 		bad("CustomerIDAttribute", "a writable configuration needs CustomerIDAttribute or FixedCustomerID")
 	}
+	cfg.UPNSuffix = strings.TrimPrefix(strings.TrimSpace(cfg.UPNSuffix), "@")
+	if strings.ContainsAny(cfg.UPNSuffix, "@ ,;") {
+		bad("UPNSuffix", "a DNS suffix such as corp.example.com (no @, spaces or separators)")
+	}
 	if len(cfg.SearchFields) == 0 {
 		a := cfg.Attributes
 		for _, f := range []string{cfg.LoginAttribute, a.FirstName, a.LastName, cfg.CustomerIDAttribute, cfg.CustomerIDsAttribute, a.Email} {
@@ -427,6 +463,9 @@ func prepare(cfg Config) (Config, []server, error) {
 			if s.tls.ServerName == "" {
 				s.tls.ServerName = u.Hostname()
 			}
+		}
+		if !*cfg.ReadOnly && cfg.PasswordEncoding == PasswordActiveDirectory && !s.ldaps && !cfg.StartTLS {
+			bad("URLs", "%q: Active Directory takes passwords (unicodePwd) only over an encrypted connection: use ldaps:// or StartTLS", raw)
 		}
 		servers = append(servers, s)
 	}

@@ -99,14 +99,15 @@
 //
 // Validity: Config.ValidFilter (OTRS CustomerUserValidFilter; entries
 // matching it are valid) and/or Config.ValidAttribute (the OTRS valid id
-// 1/2/3, written by Add and Update). Searches without IncludeInvalid AND
+// 1/2/3, written by Add and Update), or Active Directory's
+// userAccountControl (Config.AccountControl, below). Searches without IncludeInvalid AND
 // both to the filter. CreatedAt comes from createTimestamp. ChangedAt comes
 // from OpenLDAP's entryCSN: its time in microseconds plus its change
 // counter in nanoseconds, so every write moves it strictly forward, even
-// several within one microsecond; a directory without entryCSN (Active
-// Directory) gives modifyTimestamp, precise to the second, and two changes
-// within one second then share a stamp (there only the per-Backend lock of
-// Update separates them).
+// several within one microsecond; Active Directory gives modifyTimestamp
+// plus uSNChanged (see below); other directories modifyTimestamp, precise
+// to the second, and two changes within one second then share a stamp
+// (there only the per-Backend lock of Update separates them).
 //
 // # Customer groups from directory groups
 //
@@ -166,25 +167,96 @@
 //
 // # Active Directory
 //
-// Start from the ActiveDirectory preset and set: URLs (ldaps:// to each
-// domain controller, or ldap:// with StartTLS; AD refuses password writes in
-// clear), TLS.CACertificatesPEM (the enterprise CA), BindDN and BindPassword
-// (a service account that may read the customer OU; for writes, one
-// delegated to create users and reset passwords), BaseDN,
-// CustomerIDAttribute (company, department, an extensionAttribute) or
-// FixedCustomerID, and optionally GroupDN (nested groups count through the
-// in-chain rule 1.2.840.113556.1.4.1941). Disabled accounts
-// (userAccountControl bit 2) are invalid through ValidFilter; AD itself
-// refuses their bind, so a disabled user with the right password gets
-// ErrInvalidCredentials there, not ErrAccountInvalid. AD caps a page at its
-// MaxPageSize (1,000 by default): keep PageSize at or below it. For writes
-// also set ReadOnly to Bool(false) and, if validity is to be written, a
-// ValidAttribute (the preset maps none: disabling an AD account is a
-// userAccountControl change this library does not make); new AD users stay
-// disabled until an administrator enables them. The preset follows
-// Microsoft's documented attribute names and is tested only against an
-// OpenLDAP imitation (sAMAccountName, userAccountControl with the bitwise
-// rule), not against a real domain controller.
+// Start from the ActiveDirectory preset. This is the worked configuration
+// of a helpdesk whose customers are the members of one group (nested groups
+// included) of the domain CORP.EXAMPLE.COM; the tests run this very
+// function against a Samba AD domain controller (samba_ad_test.go checks
+// that the text below is the function's source, example_test.go):
+//
+//	// corpAD is the worked Active Directory configuration: LDAPS to the
+//	// domain controllers, verified with the domain's CA (the PEM of the
+//	// enterprise CA that issued their certificates).
+//	func corpAD(urls []string, domainCA []byte, servicePassword string) ldapbackend.Config {
+//		cfg := ldapbackend.ActiveDirectory()
+//		cfg.Name = "corp"
+//		cfg.URLs = urls // ldaps://dc1.corp.example.com, ldaps://dc2.corp.example.com
+//		cfg.TLS.CACertificatesPEM = domainCA
+//		// A plain domain user as service account: every user may read users.
+//		cfg.BindDN = "CN=svc-helpdesk,CN=Users,DC=corp,DC=example,DC=com"
+//		cfg.BindPassword = servicePassword
+//		cfg.BaseDN = "OU=Customers,DC=corp,DC=example,DC=com"
+//		cfg.CustomerIDAttribute = "company"
+//		// Customers are the members of this group, through nested groups too.
+//		cfg.GroupDN = "CN=Helpdesk Customers,OU=Groups,DC=corp,DC=example,DC=com"
+//		// jdoe and jdoe@corp.example.com both log in.
+//		cfg.LoginByUPN = true
+//		return cfg
+//	}
+//
+// and, for a helpdesk that creates accounts and resets passwords:
+//
+//	// corpADWriter makes the worked configuration writable: a service
+//	// account delegated to create users in the OU and reset their
+//	// passwords, userPrincipalName written, invalid-temporarily kept in
+//	// employeeType beside the disabled bit. New accounts are not in the
+//	// customer group (group membership is the administrators'), so the
+//	// writer serves the whole OU.
+//	func corpADWriter(cfg ldapbackend.Config, writerDN, writerPassword string) ldapbackend.Config {
+//		cfg.ReadOnly = ldapbackend.Bool(false)
+//		cfg.BindDN, cfg.BindPassword = writerDN, writerPassword
+//		cfg.GroupDN = ""
+//		cfg.UPNSuffix = "corp.example.com"
+//		cfg.ValidAttribute = "employeeType"
+//		return cfg
+//	}
+//
+// Use ldaps:// or ldap:// with StartTLS: AD takes passwords (unicodePwd)
+// only over an encrypted connection, and New refuses a writable
+// ActiveDirectory configuration with a plain ldap:// URL. Samba's and AD's
+// own certificates must name the host the URL names (Go ignores a Common
+// Name without subject alternative names).
+//
+// Validity is userAccountControl (Config.AccountControl): the ACCOUNTDISABLE
+// bit (2) makes an account invalid, and searches without IncludeInvalid
+// leave disabled accounts out; Update sets or clears only that bit and keeps
+// every other bit (read, modify, write). Invalid-temporarily is the
+// disabled bit plus 3 in Config.ValidAttribute (without one, Update refuses
+// it with a *backend.ValidationError). Add creates the account (CN=<first
+// last>, or CN=<first last> (<login>) when the name is taken in the OU),
+// writes sAMAccountName, displayName, userPrincipalName <login>@UPNSuffix
+// when set, the password (unicodePwd; a random one when Add gets none, as
+// AD enables no account without a password) and then userAccountControl
+// 512 (NORMAL_ACCOUNT), 514 for an invalid user. A rename writes
+// sAMAccountName and userPrincipalName, and moves the entry (ModifyDN) when
+// its cn was the old login; CN=<first last> stays. Logins holding any of
+// SAMAccountNameForbidden are refused before writing. ChangedAt is
+// modifyTimestamp plus uSNChanged (see changedAt), so every write moves it
+// (AD's own too: a logon that writes lastLogonTimestamp, the first and
+// then one every 9 to 14 days, makes an Update from before it a conflict);
+// AD has no Assertion control, so Update's optimistic check is made just
+// before the write (a window of one round trip across processes).
+//
+// Authentication: AD refuses a bind with result 49 and names the reason in
+// the diagnostic message ("... AcceptSecurityContext error, data 533,
+// v1db1"), documented as sent only when the password was right. Data 533
+// (disabled) and 701 (account expired) give a *backend.AccountInvalidError
+// with the stored state, 530 and 531 (not at this time or workstation) one
+// with InvalidTemporarily, 532 (password expired) and 773 (must change at
+// next logon) a *PasswordExpiredError (errors.Is ErrPasswordExpired and
+// backend.ErrInvalidCredentials), and 52e (wrong password) and everything
+// else ErrInvalidCredentials. Locked-out accounts (775) get
+// ErrInvalidCredentials too: Samba sends 775 for the wrong password as
+// well (verified), so it says nothing about the password, and the contract
+// gives the state only after the right one. Samba 4.17 answers 533 and 773
+// as Windows does, only for the right password, and 52e for a wrong one
+// (verified); 525, 530, 531, 532 and 701 are unit-tested on the documented
+// strings only.
+//
+// Nested groups: GroupDN is matched with the in-chain rule
+// (memberOf:1.2.840.113556.1.4.1941:=<GroupDN>), and Backend.GroupResolver
+// with GroupsInChain finds every group holding a user in one search. AD
+// caps a page at its MaxPageSize (1,000 by default); paged searches go on
+// past it (verified with 2,500 users, PageSize 500 and 2,000).
 //
 // # Errors
 //

@@ -55,7 +55,9 @@ func (b *Backend) entryUser(e *ldap.Entry) backend.CustomerUser {
 			u.CustomerIDs = all
 		}
 	}
-	if b.cfg.ValidAttribute != "" {
+	if b.cfg.AccountControl {
+		u.Valid = b.accountState(e)
+	} else if b.cfg.ValidAttribute != "" {
 		if v := e.GetEqualFoldAttributeValue(b.cfg.ValidAttribute); v != "" {
 			if s, err := backend.ParseValidState(v); err == nil {
 				u.Valid = s
@@ -83,17 +85,27 @@ func (b *Backend) entryUser(e *ldap.Entry) backend.CustomerUser {
 // microseconds, then a counter of the changes within that microsecond); the
 // stamp is that time plus the counter in nanoseconds, so that two writes
 // within one microsecond still differ and every write moves it forward.
-// Directories without entryCSN (Active Directory) give modifyTimestamp,
-// whose precision is one second: two changes within one second then keep
-// one stamp, and only the per-Backend lock of Update (not the stamp) keeps
-// them apart.
+// Active Directory has no entryCSN; its modifyTimestamp counts seconds,
+// but every change gives the entry a higher update sequence number
+// (uSNChanged, read with AccountControl), so the stamp is modifyTimestamp
+// plus the USN (modulo 10^9) in nanoseconds: every write moves it forward
+// (within one second by the USN; across seconds by the second). Other
+// directories give modifyTimestamp alone, whose precision is one second:
+// two changes within one second then keep one stamp, and only the
+// per-Backend lock of Update (not the stamp) keeps them apart.
 func changedAt(e *ldap.Entry) time.Time {
 	if csn := e.GetEqualFoldAttributeValue("entryCSN"); csn != "" {
 		if t, ok := parseCSN(csn); ok {
 			return t
 		}
 	}
-	return parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))
+	t := parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))
+	if usn := e.GetEqualFoldAttributeValue(attrUSNChanged); usn != "" && !t.IsZero() {
+		if n, err := strconv.ParseUint(usn, 10, 64); err == nil {
+			t = t.Truncate(time.Second).Add(time.Duration(n % 1e9))
+		}
+	}
+	return t
 }
 
 // parseCSN reads an OpenLDAP change sequence number (see changedAt).

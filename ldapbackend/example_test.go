@@ -41,22 +41,67 @@ func ExampleNew() {
 	}
 }
 
-// Active Directory: sAMAccountName logins, disabled accounts invalid,
+// Active Directory: the worked configuration of the package documentation
+// (corpAD): sAMAccountName or UPN logins, disabled accounts invalid,
 // membership of a group (nested groups included) required.
 func ExampleNew_activeDirectory() {
-	cfg := ldapbackend.ActiveDirectory()
-	cfg.URLs = []string{"ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"}
-	cfg.BindDN = "CN=svc-helpdesk,OU=Service Accounts,DC=corp,DC=example,DC=com"
-	cfg.BindPassword = os.Getenv("AD_BIND_PASSWORD")
-	cfg.BaseDN = "OU=Customers,DC=corp,DC=example,DC=com"
-	cfg.CustomerIDAttribute = "company"
-	cfg.GroupDN = "CN=Portal Customers,OU=Groups,DC=corp,DC=example,DC=com"
-
+	domainCA, err := os.ReadFile("/etc/ssl/certs/corp-root-ca.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := corpAD([]string{"ldaps://dc1.corp.example.com", "ldaps://dc2.corp.example.com"},
+		domainCA, os.Getenv("AD_BIND_PASSWORD"))
 	b, err := ldapbackend.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer b.Close()
+
+	u, err := b.Authenticate(context.Background(), "jdoe@corp.example.com", os.Getenv("PASSWORD"))
+	var expired *ldapbackend.PasswordExpiredError
+	switch {
+	case errors.As(err, &expired):
+		fmt.Println("password expired; must change:", expired.MustChange)
+	case err != nil:
+		fmt.Println("refused:", err)
+	default:
+		fmt.Println(u.Login, u.CustomerID)
+	}
+}
+
+// corpAD is the worked Active Directory configuration: LDAPS to the
+// domain controllers, verified with the domain's CA (the PEM of the
+// enterprise CA that issued their certificates).
+func corpAD(urls []string, domainCA []byte, servicePassword string) ldapbackend.Config {
+	cfg := ldapbackend.ActiveDirectory()
+	cfg.Name = "corp"
+	cfg.URLs = urls // ldaps://dc1.corp.example.com, ldaps://dc2.corp.example.com
+	cfg.TLS.CACertificatesPEM = domainCA
+	// A plain domain user as service account: every user may read users.
+	cfg.BindDN = "CN=svc-helpdesk,CN=Users,DC=corp,DC=example,DC=com"
+	cfg.BindPassword = servicePassword
+	cfg.BaseDN = "OU=Customers,DC=corp,DC=example,DC=com"
+	cfg.CustomerIDAttribute = "company"
+	// Customers are the members of this group, through nested groups too.
+	cfg.GroupDN = "CN=Helpdesk Customers,OU=Groups,DC=corp,DC=example,DC=com"
+	// jdoe and jdoe@corp.example.com both log in.
+	cfg.LoginByUPN = true
+	return cfg
+}
+
+// corpADWriter makes the worked configuration writable: a service
+// account delegated to create users in the OU and reset their
+// passwords, userPrincipalName written, invalid-temporarily kept in
+// employeeType beside the disabled bit. New accounts are not in the
+// customer group (group membership is the administrators'), so the
+// writer serves the whole OU.
+func corpADWriter(cfg ldapbackend.Config, writerDN, writerPassword string) ldapbackend.Config {
+	cfg.ReadOnly = ldapbackend.Bool(false)
+	cfg.BindDN, cfg.BindPassword = writerDN, writerPassword
+	cfg.GroupDN = ""
+	cfg.UPNSuffix = "corp.example.com"
+	cfg.ValidAttribute = "employeeType"
+	return cfg
 }
 
 func ExampleBackend_Authenticate() {

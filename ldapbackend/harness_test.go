@@ -2,6 +2,7 @@ package ldapbackend_test
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,13 +14,19 @@ import (
 
 	"github.com/helpdeskkit/customeruser/backend"
 	"github.com/helpdeskkit/customeruser/backend/backendtest"
+	"github.com/helpdeskkit/customeruser/internal/testad"
 	"github.com/helpdeskkit/customeruser/internal/testldap"
 	"github.com/helpdeskkit/customeruser/ldapbackend"
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		testad.StartShared() // the Samba DC provisions while the OpenLDAP tests run
+	}
 	code := m.Run()
 	testldap.StopShared()
+	testad.StopShared()
 	stopBench()
 	os.Exit(code)
 }

@@ -26,7 +26,15 @@ func checkNewPassword(password string) error {
 
 // checkWritable checks what the configuration can store.
 func (b *Backend) checkWritable(u backend.CustomerUser) error {
-	if b.cfg.ValidAttribute == "" && u.Valid != backend.Valid {
+	if b.cfg.AccountControl && strings.EqualFold(b.cfg.LoginAttribute, "sAMAccountName") && strings.ContainsAny(u.Login, SAMAccountNameForbidden) {
+		return &backend.ValidationError{Field: backend.FieldLogin, Reason: "Active Directory's sAMAccountName cannot hold any of " + SAMAccountNameForbidden}
+	}
+	switch {
+	case u.Valid == backend.Valid:
+	case b.cfg.AccountControl && (u.Valid == backend.Invalid || b.cfg.ValidAttribute != ""):
+	case b.cfg.AccountControl:
+		return &backend.ValidationError{Field: backend.FieldValid, Reason: "invalid-temporarily needs Config.ValidAttribute beside AccountControl (the disabled bit says invalid, the attribute says temporarily)"}
+	case b.cfg.ValidAttribute == "":
 		return &backend.ValidationError{Field: backend.FieldValid, Reason: "this LDAP backend has no ValidAttribute to store validity in"}
 	}
 	if b.cfg.FixedCustomerID != "" && !backend.SameIdentity(u.CustomerID, b.cfg.FixedCustomerID) {
@@ -70,11 +78,7 @@ func (b *Backend) values(u backend.CustomerUser) map[string][]string {
 		set(f.attr, *f.v)
 	}
 	if fn := b.cfg.Attributes.FullName; fn != "" {
-		full := strings.TrimSpace(u.FirstName + " " + u.LastName)
-		if full == "" {
-			full = u.Login
-		}
-		set(fn, full)
+		set(fn, fullName(u))
 	}
 	if b.cfg.FixedCustomerID == "" {
 		set(b.cfg.CustomerIDAttribute, u.CustomerID)
@@ -86,8 +90,15 @@ func (b *Backend) values(u backend.CustomerUser) map[string][]string {
 			m[a] = append([]string(nil), u.CustomerIDs...)
 		}
 	}
-	if b.cfg.ValidAttribute != "" {
+	switch {
+	case b.cfg.ValidAttribute == "":
+	case b.cfg.AccountControl && u.Valid == backend.Valid:
+		set(b.cfg.ValidAttribute, "") // the cleared bit says valid
+	default:
 		set(b.cfg.ValidAttribute, strconv.Itoa(int(u.Valid)))
+	}
+	if b.cfg.UPNSuffix != "" {
+		set(attrUserPrincipal, u.Login+"@"+b.cfg.UPNSuffix)
 	}
 	for _, a := range b.cfg.ExtraAttributes {
 		v := ""
@@ -198,51 +209,96 @@ func (b *Backend) add(ctx context.Context, u backend.CustomerUser, password stri
 			return backend.CustomerUser{}, backend.ErrDuplicateEmail
 		}
 	}
-	dn, err := b.newDN(u)
+	rdnAttr, rdnVals, err := b.newRDN(u)
 	if err != nil {
 		return backend.CustomerUser{}, err
 	}
-	req := ldap.NewAddRequest(dn, nil)
-	req.Attribute("objectClass", b.cfg.ObjectClasses)
-	for attr, vals := range b.values(u) {
-		if len(vals) > 0 {
-			req.Attribute(attr, vals)
+	vals := b.values(u)
+	var dn string
+	for i, rdnVal := range rdnVals {
+		dn = rdnAttr + "=" + ldap.EscapeDN(rdnVal) + "," + b.cfg.AddBaseDN
+		req := ldap.NewAddRequest(dn, nil)
+		req.Attribute("objectClass", b.cfg.ObjectClasses)
+		named := false
+		for attr, v := range vals {
+			if len(v) == 0 {
+				continue
+			}
+			if strings.EqualFold(attr, rdnAttr) {
+				named = true
+				if i > 0 { // the naming value must be among the values
+					v = append(append([]string(nil), v...), rdnVal)
+				}
+			}
+			req.Attribute(attr, v)
+		}
+		if !named {
+			req.Attribute(rdnAttr, []string{rdnVal})
+		}
+		err = b.do(ctx, false, func(c *ldap.Conn) error { return c.Add(req) })
+		err = schemaRefusal(err)
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			break
 		}
 	}
-	err = b.do(ctx, false, func(c *ldap.Conn) error { return c.Add(req) })
-	err = schemaRefusal(err)
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
 		return backend.CustomerUser{}, backend.ErrDuplicateLogin
 	}
 	if err != nil {
 		return backend.CustomerUser{}, err
 	}
+	if password == "" && b.cfg.AccountControl {
+		password = randomPassword()
+	}
 	if password != "" {
-		if err := b.setPassword(ctx, dn, password); err != nil {
-			// Failure stores nothing: take the half-made entry away again.
-			// The context may be what failed, so the cleanup gets its own.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
-			defer cancel()
-			if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
-				b.log.Error("ldapbackend: could not remove the entry after a failed password set", "op", "add", "login", u.Login, "error", derr)
-			}
-			return backend.CustomerUser{}, err
+		err = b.setPassword(ctx, dn, password)
+	}
+	if err == nil && b.cfg.AccountControl {
+		err = b.setAccountControl(ctx, dn, newAccountControl(u.Valid))
+	}
+	if err != nil {
+		// Failure stores nothing: take the half-made entry away again.
+		// The context may be what failed, so the cleanup gets its own.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
+		defer cancel()
+		if derr := b.do(cctx, true, func(c *ldap.Conn) error { return c.Del(ldap.NewDelRequest(dn, nil)) }); derr != nil {
+			b.log.Error("ldapbackend: could not remove the entry after a failed password or userAccountControl write", "op", "add", "login", u.Login, "error", derr)
 		}
+		return backend.CustomerUser{}, err
 	}
 	got, _, err := b.get(ctx, "add", u.Login)
 	return got, err
 }
 
-func (b *Backend) newDN(u backend.CustomerUser) (string, error) {
-	rdnValue := u.Login
-	if !strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
-		vals := b.values(u)[b.cfg.RDNAttribute]
-		if len(vals) == 0 {
-			return "", &backend.ValidationError{Field: backend.FieldLogin, Reason: "no value for the RDN attribute " + b.cfg.RDNAttribute}
-		}
-		rdnValue = vals[0]
+// newRDN gives the naming attribute of a new entry and the values to try
+// in order: the login when it names entries; otherwise the attribute's
+// mapped value, where the attribute is cn (the Active Directory preset) the
+// full name ("first last", or the login without a name), then, when that
+// name is taken in AddBaseDN already (two John Does), "first last (login)".
+func (b *Backend) newRDN(u backend.CustomerUser) (string, []string, error) {
+	attr := b.cfg.RDNAttribute
+	if strings.EqualFold(attr, b.cfg.LoginAttribute) {
+		return attr, []string{u.Login}, nil
 	}
-	return b.cfg.RDNAttribute + "=" + ldap.EscapeDN(rdnValue) + "," + b.cfg.AddBaseDN, nil
+	if vals := b.values(u)[attr]; len(vals) > 0 {
+		return attr, vals[:1], nil
+	}
+	if !strings.EqualFold(attr, "cn") {
+		return "", nil, &backend.ValidationError{Field: backend.FieldLogin, Reason: "no value for the RDN attribute " + attr}
+	}
+	full := fullName(u)
+	if full == u.Login {
+		return attr, []string{full}, nil
+	}
+	return attr, []string{full, full + " (" + u.Login + ")"}, nil
+}
+
+// fullName is "first last", or the login when both are empty.
+func fullName(u backend.CustomerUser) string {
+	if full := strings.TrimSpace(u.FirstName + " " + u.LastName); full != "" {
+		return full
+	}
+	return u.Login
 }
 
 func (b *Backend) autoLogin(ctx context.Context) (string, error) {
@@ -346,7 +402,22 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 	if testHookBeforeUpdateWrite != nil {
 		testHookBeforeUpdateWrite()
 	}
-	if renamed && strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute) {
+	// The entry is renamed with the login when the login names it, or
+	// (Active Directory) when its cn is the old login: CN=jdoe becomes
+	// CN=jdoe2, CN=John Doe stays.
+	rdnIsLogin := strings.EqualFold(b.cfg.RDNAttribute, b.cfg.LoginAttribute)
+	moveRDN := rdnIsLogin || (backend.IdentityKey(u.Login) != backend.IdentityKey(old.Login) &&
+		backend.IdentityKey(rdnValue(dn, b.cfg.RDNAttribute)) == backend.IdentityKey(old.Login))
+	if b.cfg.AccountControl {
+		// Only the disabled bit is the backend's: the other bits (password
+		// never expires, smart card required, ...) stay as stored.
+		if uac, ok := accountControl(oldEntry); ok {
+			if next := withState(uac, u.Valid); next != uac {
+				vals[attrAccountControl] = []string{strconv.FormatInt(next, 10)}
+			}
+		}
+	}
+	if renamed && moveRDN {
 		newDN, err := b.rename(ctx, dn, u.Login, guard)
 		if err != nil {
 			return backend.CustomerUser{}, err
@@ -368,7 +439,7 @@ func (b *Backend) update(ctx context.Context, login string, u backend.CustomerUs
 		if errors.Is(err, backend.ErrConflict) {
 			return backend.CustomerUser{}, err // nothing was written
 		}
-		if dn != oldDN || renamed {
+		if dn != oldDN || (renamed && rdnIsLogin) {
 			// A refused update changes nothing: undo the rename. The context
 			// may be what failed, so the undo gets its own.
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.RequestTimeout)
@@ -501,7 +572,14 @@ func (b *Backend) setPassword(ctx context.Context, dn, password string) error {
 	default:
 		mod.Replace(b.cfg.PasswordAttribute, []string{password})
 	}
-	return b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	err := b.do(ctx, true, func(c *ldap.Conn) error { return c.Modify(mod) })
+	if b.cfg.PasswordEncoding == PasswordActiveDirectory && ldap.IsErrorWithCode(err, ldap.LDAPResultConstraintViolation) {
+		// AD's password policy (length, complexity, history): the
+		// caller's input, not an outage. The server's message is not
+		// quoted.
+		return &backend.ValidationError{Field: backend.FieldPassword, Reason: "refused by the directory's password policy (length, complexity or history)"}
+	}
+	return err
 }
 
 // adPassword encodes a password for Active Directory's unicodePwd: the

@@ -1,3 +1,9 @@
+# Samba as an Active Directory domain controller for the AD tests of
+# ldapbackend (internal/testad provisions a throwaway domain).
+[ -x /usr/sbin/samba ] || need+=(samba samba-ad-dc)
+[ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
+command -v samba-tool >/dev/null 2>&1 || need+=(samba)
+command -v ldbmodify >/dev/null 2>&1 || need+=(ldb-tools)
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: MariaDB and OpenLDAP slapd
 # from Debian's packages (the tests start their own throwaway servers on random
@@ -15,7 +21,7 @@ command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
-	echo "install-deps: MariaDB, slapd and Chromium are installed"
+	echo "install-deps: MariaDB, slapd, Chromium and Samba are installed"
 	exit 0
 fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

@@ -47,6 +47,11 @@ type Capabilities struct {
 	// lists the names of the backends it combines, since Source names the
 	// one that holds the user.
 	Sources []string
+	// LoginForbidden lists characters the store cannot hold in a login
+	// (Active Directory's sAMAccountName): Add of such a login must give a
+	// *backend.ValidationError, and the unusual-logins case expects nothing
+	// more of them.
+	LoginForbidden string
 	// NoTimingCase leaves out the case that compares how long refused logins
 	// take; only for a harness that cannot be timed (a remote server shared
 	// with other load), never to hide a leak.
