@@ -54,7 +54,7 @@ func New(cfg Config) (*Backend, error) {
 
 // load normalises, hashes and indexes the initial users.
 func (b *Backend) load(users []User) error {
-	st := newStore(b.cfg.fields, b.cfg.prefix, len(users))
+	st := newStore(b.cfg.fields, b.cfg.prefix, b.cfg.ngram, len(users))
 	recs := make([]*record, len(users))
 	now := b.now()
 	var toHash []int
@@ -88,8 +88,8 @@ func (b *Backend) load(users []User) error {
 		if !b.cfg.dupEmail && len(st.byEmail[r.emailKey]) > 0 {
 			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
 		}
-		// Reserve the keys now so that later users are checked against them;
-		// build replaces the maps' contents with the same records.
+		// Reserve the keys now so that later users are checked against
+		// them; build puts the lists of shared emails in login order.
 		st.byLogin[r.loginKey] = r
 		st.byEmail[r.emailKey] = append(st.byEmail[r.emailKey], r)
 		recs[i] = r
@@ -97,8 +97,6 @@ func (b *Backend) load(users []User) error {
 	if err := b.hashAll(users, recs, toHash); err != nil {
 		return err
 	}
-	clear(st.byLogin)
-	clear(st.byEmail)
 	st.build(recs)
 	b.s = st
 	for _, r := range recs {
@@ -174,7 +172,7 @@ func (b *Backend) ReadOnly() bool { return b.cfg.readOnly }
 func (b *Backend) Len() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.s.order)
+	return b.s.len()
 }
 
 func (b *Backend) fail(op string, err error) error { return backend.OpError(b.cfg.name, op, err) }

@@ -1,6 +1,7 @@
 package memorybackend
 
 import (
+	"encoding/binary"
 	"slices"
 	"sort"
 	"strings"
@@ -27,21 +28,29 @@ type record struct {
 	// strings.Contains; a prefix search looks for fieldSep+word. Searches
 	// fold only the query, never the stored values.
 	search string
-	pos    int // index in store.order
+	id     uint32 // the user's number in the n-gram index, if kept
 }
 
 // slot is one user in store.order: the fields a scan needs, kept inline so
 // that a scan reads memory sequentially instead of visiting every record.
 type slot struct {
 	search string // == rec.search
-	valid  bool   // rec.user.Valid == backend.Valid
 	rec    *record
+	valid  bool // rec.user.Valid == backend.Valid
 }
 
-// prefixEntry is one search field value of one user in the prefix index.
+// prefixEntry is one search field value of one user in the prefix index,
+// ordered by key, then by the user's login key.
 type prefixEntry struct {
 	key string // folded field value: a substring of the record's search string
-	pos int32  // the user's index in store.order
+	rec *record
+}
+
+func comparePrefix(a, b *prefixEntry) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return strings.Compare(a.rec.loginKey, b.rec.loginKey)
 }
 
 // store holds the users and their indexes. It is not synchronised: Backend
@@ -52,6 +61,10 @@ type prefixEntry struct {
 // NFD) find one entry and distinct identities ("rené", "rene") never share
 // one. The lists of byEmail and byCustomer are kept in login order, so that
 // a lookup walks them in result order and stops at the limit.
+//
+// No index holds positions: every ordered index is a seq (a two-level
+// B+-tree), so a write costs O(log n) comparisons plus moving at most one
+// chunk, whatever the number of users.
 type store struct {
 	fields  []fieldFunc
 	byLogin map[string]*record
@@ -60,31 +73,34 @@ type store struct {
 	byEmail map[string][]*record
 	// byCustomer lists the users of each customer ID (primary or further).
 	byCustomer map[string][]*record
-	// order holds every user sorted by loginKey, the order of search results;
-	// record.pos is the index here.
-	order []slot
-	// unpacked counts the search strings allocated one by one since the last
-	// pack; pack copies all of them into one block in login order.
-	unpacked int
-	packMin  int // pack after at least this many unpacked strings (and n/4)
+	// order holds every user sorted by loginKey, the order of search results.
+	order seq[slot]
 	// prefix, only kept in prefix mode, holds an entry per non-empty search
-	// field value, sorted by key: a word's candidates are one binary search away.
-	prefix    []prefixEntry
+	// field value, sorted by key: a word's candidates are one seek away.
+	prefix    seq[prefixEntry]
 	keepIndex bool
-	scratch   []string
+	// ngram is the trigram index of Config.NGramIndex; nil when off.
+	ngram   *ngramIndex
+	scratch []string
+	grams   []uint32
 }
 
-func newStore(fields []fieldFunc, prefixIndex bool, n int) *store {
-	return &store{
+func newStore(fields []fieldFunc, prefixIndex, ngram bool, n int) *store {
+	s := &store{
 		fields:     fields,
 		byLogin:    make(map[string]*record, n),
 		byEmail:    make(map[string][]*record, n),
 		byCustomer: make(map[string][]*record),
-		order:      make([]slot, 0, n),
 		keepIndex:  prefixIndex,
-		packMin:    1024,
 	}
+	if ngram {
+		s.ngram = newNgramIndex()
+	}
+	return s
 }
+
+// len is the number of users.
+func (s *store) len() int { return s.order.n }
 
 // newRecord builds a record for the normalised user u.
 func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
@@ -95,6 +111,13 @@ func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
 
 // refresh recomputes the derived keys of r from r.user.
 func (s *store) refresh(r *record) {
+	s.scratch = r.derive(s.fields, s.scratch[:0])
+}
+
+// derive recomputes the derived keys of r from r.user; vals is scratch
+// space, returned for reuse. It touches nothing but r, so that New can run
+// it on several goroutines.
+func (r *record) derive(fields []fieldFunc, vals []string) []string {
 	r.loginKey = backend.IdentityKey(r.user.Login)
 	r.emailKey = backend.IdentityKey(r.user.Email)
 	ids := r.user.AllCustomerIDs()
@@ -102,8 +125,7 @@ func (s *store) refresh(r *record) {
 	for _, id := range ids {
 		r.custKeys = append(r.custKeys, backend.IdentityKey(id))
 	}
-	vals := s.scratch[:0]
-	for _, f := range s.fields {
+	for _, f := range fields {
 		vals = f(&r.user, vals)
 	}
 	n := 0
@@ -119,7 +141,7 @@ func (s *store) refresh(r *record) {
 	}
 	r.search = b.String()
 	clear(vals)
-	s.scratch = vals[:0]
+	return vals[:0]
 }
 
 // segments calls fn with every field value in a search string.
@@ -138,75 +160,83 @@ func segments(search string, fn func(v string) bool) {
 	}
 }
 
-// orderIndex is where a login key is or would be inserted in order.
-func (s *store) orderIndex(loginKey string) int {
-	return sort.Search(len(s.order), func(i int) bool { return s.order[i].rec.loginKey >= loginKey })
+// orderSeek is the position of the first user whose login key is >= key
+// (or > key with after).
+func (s *store) orderSeek(key string, after bool) cursor {
+	if after {
+		return s.order.seek(func(sl *slot) bool { return sl.rec.loginKey > key })
+	}
+	return s.order.seek(func(sl *slot) bool { return sl.rec.loginKey >= key })
 }
 
 // insert adds r to every index. Its login and email must be free.
 func (s *store) insert(r *record) {
 	s.byLogin[r.loginKey] = r
-	i := s.orderIndex(r.loginKey)
-	s.order = append(s.order, slot{})
-	copy(s.order[i+1:], s.order[i:])
-	s.order[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
-	for j := i; j < len(s.order); j++ {
-		s.order[j].rec.pos = j
-	}
+	s.order.insertAt(s.orderSeek(r.loginKey, false), slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r})
 	s.byEmail[r.emailKey] = insertSorted(s.byEmail[r.emailKey], r)
 	for _, k := range r.custKeys {
 		s.byCustomer[k] = insertSorted(s.byCustomer[k], r)
 	}
 	if s.keepIndex {
-		for k := range s.prefix {
-			if int(s.prefix[k].pos) >= i {
-				s.prefix[k].pos++
+		segments(r.search, func(v string) bool {
+			if v != "" {
+				e := prefixEntry{key: v, rec: r}
+				s.prefix.insertAt(s.prefix.seek(func(x *prefixEntry) bool { return comparePrefix(x, &e) >= 0 }), e)
 			}
-		}
-		s.indexAdd(r)
+			return true
+		})
 	}
-	if s.unpacked++; s.unpacked > max(s.packMin, len(s.order)/4) {
-		s.pack()
+	if s.ngram != nil {
+		s.grams = s.ngram.add(r, s.grams)
 	}
 }
 
-// remove takes r out of every index.
+// remove takes r out of every index (r's keys must still be the indexed ones).
 func (s *store) remove(r *record) {
 	if s.keepIndex {
-		s.indexRemove(r)
+		segments(r.search, func(v string) bool {
+			if v != "" {
+				e := prefixEntry{key: v, rec: r}
+				p := s.prefix.seek(func(x *prefixEntry) bool { return comparePrefix(x, &e) >= 0 })
+				if x := s.prefix.at(p); x != nil && x.rec == r {
+					s.prefix.deleteAt(p)
+				}
+			}
+			return true
+		})
+	}
+	if s.ngram != nil {
+		s.grams = s.ngram.remove(r, s.grams)
 	}
 	delete(s.byLogin, r.loginKey)
 	removeFrom(s.byEmail, r.emailKey, r)
 	for _, k := range r.custKeys {
 		removeFrom(s.byCustomer, k, r)
 	}
-	i := r.pos
-	s.order = append(s.order[:i], s.order[i+1:]...)
-	s.order[:len(s.order)+1][len(s.order)] = slot{}
-	for j := i; j < len(s.order); j++ {
-		s.order[j].rec.pos = j
-	}
-	if s.keepIndex {
-		for k := range s.prefix {
-			if int(s.prefix[k].pos) > i {
-				s.prefix[k].pos--
-			}
-		}
+	if p := s.orderSeek(r.loginKey, false); s.order.at(p) != nil && s.order.at(p).rec == r {
+		s.order.deleteAt(p)
 	}
 }
 
-// insertSorted adds r to a list in login order. r.pos must be current.
+// listSeek is the index in a list in login order of the first user whose
+// login key is >= key (> key with after).
+func listSeek(list []*record, key string, after bool) int {
+	if after {
+		return sort.Search(len(list), func(i int) bool { return list[i].loginKey > key })
+	}
+	return sort.Search(len(list), func(i int) bool { return list[i].loginKey >= key })
+}
+
+// insertSorted adds r to a list in login order.
 func insertSorted(list []*record, r *record) []*record {
-	i := sort.Search(len(list), func(i int) bool { return list[i].pos >= r.pos })
-	return slices.Insert(list, i, r)
+	return slices.Insert(list, listSeek(list, r.loginKey, false), r)
 }
 
-// removeFrom takes r out of the list m[key] (in login order; r.pos must
-// still be its position) and drops the list when it is empty.
+// removeFrom takes r out of the list m[key] (in login order) and drops the
+// list when it is empty.
 func removeFrom(m map[string][]*record, key string, r *record) {
 	list := m[key]
-	i := sort.Search(len(list), func(i int) bool { return list[i].pos >= r.pos })
-	if i < len(list) && list[i] == r {
+	if i := listSeek(list, r.loginKey, false); i < len(list) && list[i] == r {
 		list = slices.Delete(list, i, i+1)
 	}
 	if len(list) == 0 {
@@ -216,108 +246,137 @@ func removeFrom(m map[string][]*record, key string, r *record) {
 	}
 }
 
-// from gives the part of a list in login order whose positions are at least start.
-func from(list []*record, start int) []*record {
-	return list[sort.Search(len(list), func(i int) bool { return list[i].pos >= start }):]
+// from gives the part of a list in login order after the login key after
+// ("" = all of it).
+func from(list []*record, after string) []*record {
+	if after == "" {
+		return list
+	}
+	return list[listSeek(list, after, true):]
 }
 
-// prefixLower is the first index whose key is >= key.
-func (s *store) prefixLower(key string) int {
-	return sort.Search(len(s.prefix), func(i int) bool { return s.prefix[i].key >= key })
-}
-
-// prefixRange gives the index range of the entries whose key starts with p.
-func (s *store) prefixRange(p string) (lo, hi int) {
-	lo = s.prefixLower(p)
-	hi = lo + sort.Search(len(s.prefix)-lo, func(i int) bool { return !strings.HasPrefix(s.prefix[lo+i].key, p) })
+// prefixRange gives the positions of the first entry whose key starts with
+// p and of the first one after them.
+func (s *store) prefixRange(p string) (lo, hi cursor) {
+	lo = s.prefix.seek(func(x *prefixEntry) bool { return x.key >= p })
+	hi = s.prefix.seek(func(x *prefixEntry) bool { return x.key >= p && !strings.HasPrefix(x.key, p) })
 	return lo, hi
 }
 
-func (s *store) indexAdd(r *record) {
-	segments(r.search, func(v string) bool {
-		if v == "" {
-			return true
-		}
-		i := s.prefixLower(v)
-		s.prefix = append(s.prefix, prefixEntry{})
-		copy(s.prefix[i+1:], s.prefix[i:])
-		s.prefix[i] = prefixEntry{key: v, pos: int32(r.pos)}
-		return true
-	})
+// sortKey is a record with the first 8 bytes of a key as a number, for
+// sorting in bulk: most comparisons end on the number, without reading the
+// string.
+type sortKey struct {
+	pfx  uint64
+	key  string
+	rec  *record
+	rank int32 // the user's place in login order (prefix entries only)
 }
 
-func (s *store) indexRemove(r *record) {
-	segments(r.search, func(v string) bool {
-		if v == "" {
-			return true
-		}
-		for i := s.prefixLower(v); i < len(s.prefix) && s.prefix[i].key == v; i++ {
-			if int(s.prefix[i].pos) == r.pos {
-				s.prefix = append(s.prefix[:i], s.prefix[i+1:]...)
-				s.prefix[:len(s.prefix)+1][len(s.prefix)] = prefixEntry{}
-				break
-			}
-		}
-		return true
-	})
+func keyPrefix(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint64(b[:])
 }
 
-// build fills the indexes from scratch with records whose logins and emails
-// were already checked to be free; used by New, faster than one insert each.
-func (s *store) build(recs []*record) {
-	s.order = s.order[:0]
-	for _, r := range recs {
-		s.order = append(s.order, slot{rec: r})
+// compareKeys orders by key (stored text never holds NUL, so two keys of at
+// most 8 bytes with the same prefix number are equal), then by rank.
+func compareKeys(a, b *sortKey) int {
+	if a.pfx != b.pfx {
+		if a.pfx < b.pfx {
+			return -1
+		}
+		return 1
 	}
-	sort.Slice(s.order, func(i, j int) bool { return s.order[i].rec.loginKey < s.order[j].rec.loginKey })
-	// In login order, so that every list is in login order too.
-	for _, sl := range s.order {
-		r := sl.rec
-		s.byLogin[r.loginKey] = r
-		s.byEmail[r.emailKey] = append(s.byEmail[r.emailKey], r)
+	if len(a.key) > 8 || len(b.key) > 8 {
+		if c := strings.Compare(a.key[min(8, len(a.key)):], b.key[min(8, len(b.key)):]); c != 0 {
+			return c
+		}
+	}
+	return int(a.rank) - int(b.rank)
+}
+
+// build fills the ordered indexes from scratch; used by New, which already
+// filled byLogin and byEmail (in input order) while checking for
+// duplicates. It sorts once on precomputed keys and loads every seq in bulk.
+func (s *store) build(recs []*record) {
+	keys := make([]sortKey, len(recs))
+	for i, r := range recs {
+		keys[i] = sortKey{pfx: keyPrefix(r.loginKey), key: r.loginKey, rec: r}
+	}
+	// Login keys are unique: the rank (0) never decides.
+	slices.SortFunc(keys, func(a, b sortKey) int { return compareKeys(&a, &b) })
+	sorted := make([]*record, len(keys))
+	for i := range keys {
+		sorted[i] = keys[i].rec
+	}
+	keys = nil
+	s.pack(sorted)
+	slots := make([]slot, len(sorted))
+	for i, r := range sorted {
+		slots[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
+	}
+	s.order.load(slots)
+	slots = nil
+	// Lists in login order: one with several users (shared emails) is sorted.
+	for k, list := range s.byEmail {
+		if len(list) > 1 {
+			slices.SortFunc(list, func(a, b *record) int { return strings.Compare(a.loginKey, b.loginKey) })
+			s.byEmail[k] = list
+		}
+	}
+	for _, r := range sorted {
 		for _, k := range r.custKeys {
 			s.byCustomer[k] = append(s.byCustomer[k], r)
 		}
 	}
-	s.pack()
+	if s.keepIndex {
+		s.buildPrefix(sorted)
+	}
+	if s.ngram != nil {
+		s.ngram.build(sorted)
+	}
 }
 
-// pack copies the search strings of all users into one block in login
-// order, so that a scan reads memory sequentially, and rebuilds the prefix
-// index over the new strings. New calls it; inserts call it again after
-// many writes (amortised, it adds O(log n) per write).
-func (s *store) pack() {
+// buildPrefix fills the prefix index from the users in login order.
+func (s *store) buildPrefix(sorted []*record) {
 	n := 0
-	for _, sl := range s.order {
-		n += len(sl.rec.search)
+	for _, r := range sorted {
+		n += strings.Count(r.search, fieldSep)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, sl := range s.order {
-		b.WriteString(sl.rec.search)
-	}
-	block := b.String()
-	entries := 0
-	for i := range s.order {
-		sl := &s.order[i]
-		r := sl.rec
-		r.pos = i
-		r.search, block = block[:len(r.search)], block[len(r.search):]
-		*sl = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
-		entries += strings.Count(r.search, fieldSep)
-	}
-	s.unpacked = 0
-	if !s.keepIndex {
-		return
-	}
-	s.prefix = make([]prefixEntry, 0, entries)
-	for _, sl := range s.order {
-		segments(sl.search, func(v string) bool {
+	keys := make([]sortKey, 0, n)
+	for i, r := range sorted {
+		segments(r.search, func(v string) bool {
 			if v != "" {
-				s.prefix = append(s.prefix, prefixEntry{key: v, pos: int32(sl.rec.pos)})
+				keys = append(keys, sortKey{pfx: keyPrefix(v), key: v, rec: r, rank: int32(i)})
 			}
 			return true
 		})
 	}
-	sort.Slice(s.prefix, func(i, j int) bool { return s.prefix[i].key < s.prefix[j].key })
+	slices.SortFunc(keys, func(a, b sortKey) int { return compareKeys(&a, &b) })
+	entries := make([]prefixEntry, len(keys))
+	for i := range keys {
+		entries[i] = prefixEntry{key: keys[i].key, rec: keys[i].rec}
+	}
+	keys = nil
+	s.prefix.load(entries)
+}
+
+// pack copies the search strings of the users (in login order) into one
+// block, so that a scan reads memory sequentially and the strings cost no
+// allocation overhead each.
+func (s *store) pack(sorted []*record) {
+	n := 0
+	for _, r := range sorted {
+		n += len(r.search)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, r := range sorted {
+		b.WriteString(r.search)
+	}
+	block := b.String()
+	for _, r := range sorted {
+		r.search, block = block[:len(r.search)], block[len(r.search):]
+	}
 }

@@ -2,10 +2,8 @@ package memorybackend
 
 import (
 	"context"
-	"math/bits"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -88,18 +86,18 @@ func (m *matcher) matchTerm(t *term, search string) bool {
 	return hit
 }
 
-// match evaluates every criterion against the user in sl.
-func (m *matcher) match(sl *slot) bool {
-	if !m.includeInvalid && !sl.valid {
+// match evaluates every criterion against the user r, whose search string
+// and validity are given (from a slot of the scan, or from r itself).
+func (m *matcher) match(search string, valid bool, r *record) bool {
+	if !m.includeInvalid && !valid {
 		return false
 	}
 	for i := range m.terms {
 		t := &m.terms[i]
-		if m.matchTerm(t, sl.search) == t.negate {
+		if m.matchTerm(t, search) == t.negate {
 			return false
 		}
 	}
-	r := sl.rec
 	if m.hasEmail && r.emailKey != m.email {
 		return false
 	}
@@ -113,6 +111,11 @@ func (m *matcher) match(sl *slot) bool {
 		}
 	}
 	return m.customerID.Parts == nil || m.matchCustomerID(r)
+}
+
+// matchRec is match for a record reached through an index.
+func (m *matcher) matchRec(r *record) bool {
+	return m.match(r.search, r.user.Valid == backend.Valid, r)
 }
 
 func (m *matcher) matchCustomerID(r *record) bool {
@@ -131,10 +134,11 @@ func (m *matcher) matchCustomerID(r *record) bool {
 // as substrings, or as prefixes with MatchPrefix.
 //
 // The cheapest access path is chosen: the login, email or customer-ID index
-// for exact Login, Email or CustomerID criteria, in prefix mode the sorted
-// prefix index for the most selective word, otherwise a scan in login order
-// that stops at the limit. Every path starts at q.After's place in login
-// order (a binary search), never at the first user.
+// for exact Login, Email or CustomerID criteria; for a selective word the
+// prefix index (MatchPrefix) or the trigram index (NGramIndex), whose
+// candidates are checked and put in login order; otherwise a scan in login
+// order that stops at the limit. Every path starts at q.After's place in
+// login order (a seek), never at the first user.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	if err := b.begin(ctx, false); err != nil {
@@ -152,20 +156,20 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	start := b.s.start(m.after)
 	var hits []*record
 	switch {
 	case m.loginExact:
-		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && r.pos >= start && m.match(&b.s.order[r.pos]) {
+		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && (m.after == "" || r.loginKey > m.after) && m.matchRec(r) {
 			hits = append(hits, r)
 		}
 	case m.hasEmail:
-		hits, err = b.walk(ctx, m, from(b.s.byEmail[m.email], start), limit)
+		hits, err = b.walk(ctx, m, from(b.s.byEmail[m.email], m.after), limit)
 	case m.customerExact:
-		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], start), limit)
+		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], m.after), limit)
 	default:
-		if hits, err = b.searchIndexed(ctx, m, start, limit); err == nil && hits == nil {
-			hits, err = b.scan(ctx, m, start, limit)
+		var indexed bool
+		if hits, indexed, err = b.searchIndexed(ctx, m, limit); err == nil && !indexed {
+			hits, err = b.scan(ctx, m, limit)
 		}
 	}
 	if err != nil {
@@ -178,13 +182,12 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	return out, nil
 }
 
-// start is the position in order of the first login after the cursor with
-// identity key after ("" = 0).
-func (s *store) start(after string) int {
-	if after == "" {
-		return 0
+// start is the position in order of the first login after the cursor m.after.
+func (b *Backend) start(m *matcher) cursor {
+	if m.after == "" {
+		return cursor{}
 	}
-	return sort.Search(len(s.order), func(i int) bool { return s.order[i].rec.loginKey > after })
+	return b.s.orderSeek(m.after, true)
 }
 
 // walk checks the users of an index list (in login order) and stops at the limit.
@@ -196,7 +199,7 @@ func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit in
 				return nil, err
 			}
 		}
-		if m.match(&b.s.order[r.pos]) {
+		if m.matchRec(r) {
 			hits = append(hits, r)
 			if len(hits) == limit {
 				break
@@ -206,94 +209,137 @@ func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit in
 	return hits, nil
 }
 
-// scan walks the users in login order from start and stops at the limit.
-func (b *Backend) scan(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
+// scan walks the users in login order from the cursor and stops at the limit.
+func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
 	hits := make([]*record, 0, min(limit, 64))
-	order := b.s.order[start:]
-	for i := range order {
+	var err error
+	i := 0
+	b.s.order.ascend(b.start(m), func(sl *slot) bool {
+		if i++; i%ctxCheckEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		if m.match(sl.search, sl.valid, sl.rec) {
+			hits = append(hits, sl.rec)
+			return len(hits) < limit
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hits, nil
+}
+
+// worthIndexing reports whether checking c candidates and sorting the hits
+// is cheaper than a scan in login order, which (if the candidates spread
+// evenly) meets limit hits after about limit*n/c users: compare c*c with
+// limit*n. The constant weighs a candidate (a pointer chase and a share of
+// the sort) against a scanned user (one strings.Contains over a sequential
+// slot), measured at 1M users (BenchmarkScale).
+func worthIndexing(c, n, limit int) bool {
+	return c <= 256 || c*c <= limit*n/4
+}
+
+// searchIndexed answers q from the prefix index or the trigram index when
+// a positive word narrows the users down to few enough candidates. It
+// reports false when a scan is the better plan.
+func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*record, bool, error) {
+	n := b.s.len()
+	// The prefix index: the range of the positive word with the fewest entries.
+	var lo cursor
+	best := -1
+	if b.s.keepIndex {
+		for i := range m.terms {
+			t := &m.terms[i]
+			if t.negate || t.pat.Parts[0] == "" {
+				continue
+			}
+			l, h := b.s.prefixRange(t.pat.Parts[0])
+			if c := b.s.prefix.distance(l, h); best < 0 || c < best {
+				lo, best = l, c
+			}
+		}
+	}
+	// The trigram index: the literals of the positive words.
+	var lits []string
+	grams := -1
+	if b.s.ngram != nil {
+		for i := range m.terms {
+			t := &m.terms[i]
+			if t.negate {
+				continue
+			}
+			if !t.wild {
+				lits = append(lits, t.needle)
+				continue
+			}
+			for j, p := range t.pat.Parts {
+				if j == 0 && m.prefix && p != "" {
+					p = fieldSep + p
+				}
+				lits = append(lits, p)
+			}
+		}
+		if c, ok := b.s.ngram.estimate(lits); ok {
+			grams = c
+		}
+	}
+	switch {
+	case grams >= 0 && (best < 0 || grams < best):
+		if grams == 0 {
+			return []*record{}, true, nil
+		}
+		if !worthIndexing(grams, n, limit) {
+			return nil, false, nil
+		}
+		ids := b.s.ngram.candidates(lits)
+		cands := make([]*record, 0, len(ids))
+		for _, id := range ids {
+			if r := b.s.ngram.ids[id]; r != nil {
+				cands = append(cands, r)
+			}
+		}
+		hits, err := b.finish(ctx, m, cands, limit)
+		return hits, true, err
+	case best >= 0:
+		if best == 0 {
+			return []*record{}, true, nil
+		}
+		if !worthIndexing(best, n, limit) {
+			return nil, false, nil
+		}
+		cands := make([]*record, 0, best)
+		b.s.prefix.ascend(lo, func(e *prefixEntry) bool {
+			if len(cands) == best {
+				return false
+			}
+			cands = append(cands, e.rec)
+			return true
+		})
+		hits, err := b.finish(ctx, m, cands, limit)
+		return hits, true, err
+	}
+	return nil, false, nil
+}
+
+// finish checks the candidates (in any order, possibly repeated) and
+// returns the first limit hits in login order.
+func (b *Backend) finish(ctx context.Context, m *matcher, cands []*record, limit int) ([]*record, error) {
+	hits := cands[:0]
+	for i, r := range cands {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if sl := &order[i]; m.match(sl) {
-			hits = append(hits, sl.rec)
-			if len(hits) == limit {
-				break
-			}
+		if (m.after == "" || r.loginKey > m.after) && m.matchRec(r) {
+			hits = append(hits, r)
 		}
 	}
-	return hits, nil
-}
-
-// bitsetPool recycles the candidate sets of indexed searches.
-var bitsetPool = sync.Pool{New: func() any { return new([]uint64) }}
-
-// searchIndexed answers q from the prefix index when a positive word with a
-// literal start narrows the users down to a small enough candidate set. It
-// returns nil hits when a scan is the better plan.
-//
-// The candidates are marked in a bitset over login positions, so walking the
-// set visits them in result order and can stop at the limit without sorting.
-func (b *Backend) searchIndexed(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
-	if !b.s.keepIndex {
-		return nil, nil
-	}
-	lo, hi, found := 0, 0, false
-	for i := range m.terms {
-		t := &m.terms[i]
-		if t.negate || t.pat.Parts[0] == "" {
-			continue
-		}
-		l, h := b.s.prefixRange(t.pat.Parts[0])
-		if !found || h-l < hi-lo {
-			lo, hi, found = l, h, true
-		}
-	}
-	n := len(b.s.order)
-	// A dense word: the login-ordered scan reaches the limit quickly.
-	if !found || (hi-lo) > n/8 {
-		return nil, nil
-	}
-	hits := make([]*record, 0, min(limit, hi-lo))
-	if hi == lo {
-		return hits, nil
-	}
-	words := (n + 63) / 64
-	bp := bitsetPool.Get().(*[]uint64)
-	set := *bp
-	if cap(set) < words {
-		set = make([]uint64, words)
-	}
-	set = set[:words]
-	defer func() {
-		clear(set)
-		*bp = set
-		bitsetPool.Put(bp)
-	}()
-	for _, e := range b.s.prefix[lo:hi] {
-		if int(e.pos) >= start {
-			set[e.pos>>6] |= 1 << (uint(e.pos) & 63)
-		}
-	}
-	checked := 0
-	for w := start >> 6; w < len(set); w++ {
-		word := set[w]
-		for word != 0 {
-			bit := bits.TrailingZeros64(word)
-			word &^= 1 << bit
-			if checked++; checked%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-			}
-			if sl := &b.s.order[w<<6|bit]; m.match(sl) {
-				hits = append(hits, sl.rec)
-				if len(hits) == limit {
-					return hits, nil
-				}
-			}
-		}
-	}
-	return hits, nil
+	slices.SortFunc(hits, func(x, y *record) int { return strings.Compare(x.loginKey, y.loginKey) })
+	hits = slices.Compact(hits)
+	clear(cands[len(hits):])
+	return hits[:min(len(hits), limit)], nil
 }

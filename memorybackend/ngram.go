@@ -1,0 +1,219 @@
+package memorybackend
+
+import (
+	"slices"
+	"sort"
+)
+
+// ngramIndex maps every byte trigram of the users' search strings
+// (record.search, separators included) to the users whose string holds it:
+// the optional index of Config.NGramIndex. A search word of three bytes or
+// more can only match users holding every trigram of it, so the
+// intersection of a few posting lists replaces the scan of every user; each
+// candidate is then checked by the matcher, so the index only has to give
+// a superset.
+//
+// Users are numbered by id, in order of insertion (New numbers them in
+// login order); a posting list is a sorted []uint32 of ids, and an insert
+// only appends a fresh id to the lists of its trigrams. A removed user
+// leaves its entries behind (ids[id] becomes nil; a changed user gets a new
+// id), and a list is compacted when more than half of it is dead, so that
+// both writes are O(trigrams per user) apart from that amortised compaction.
+type ngramIndex struct {
+	ids  []*record // by id; nil once removed
+	post map[uint32]*postings
+	live int
+}
+
+// postings is the posting list of one trigram.
+type postings struct {
+	ids  []uint32 // ascending; may hold dead ids
+	dead int      // how many entries of ids are dead
+}
+
+// ngramLen is the length of the indexed n-grams.
+const ngramLen = 3
+
+// gram is the trigram of s starting at i.
+func gram(s string, i int) uint32 {
+	return uint32(s[i])<<16 | uint32(s[i+1])<<8 | uint32(s[i+2])
+}
+
+// grams appends the distinct trigrams of s to dst, sorted.
+func grams(s string, dst []uint32) []uint32 {
+	start := len(dst)
+	for i := 0; i+ngramLen <= len(s); i++ {
+		dst = append(dst, gram(s, i))
+	}
+	g := dst[start:]
+	slices.Sort(g)
+	return dst[:start+len(slices.Compact(g))]
+}
+
+func newNgramIndex() *ngramIndex { return &ngramIndex{post: make(map[uint32]*postings)} }
+
+// build indexes recs (in login order) from scratch, with posting lists of
+// exactly the needed size: one pass counts, a second one fills.
+func (x *ngramIndex) build(recs []*record) {
+	x.ids = make([]*record, len(recs))
+	x.post = make(map[uint32]*postings)
+	x.live = len(recs)
+	var scratch []uint32
+	counts := make(map[uint32]int)
+	for _, r := range recs {
+		scratch = grams(r.search, scratch[:0])
+		for _, g := range scratch {
+			counts[g]++
+		}
+	}
+	for g, n := range counts {
+		x.post[g] = &postings{ids: make([]uint32, 0, n)}
+	}
+	for id, r := range recs {
+		r.id = uint32(id)
+		x.ids[id] = r
+		scratch = grams(r.search, scratch[:0])
+		for _, g := range scratch {
+			p := x.post[g]
+			p.ids = append(p.ids, uint32(id))
+		}
+	}
+}
+
+// add gives r a fresh id and indexes its search string.
+func (x *ngramIndex) add(r *record, scratch []uint32) []uint32 {
+	if len(x.ids) >= 1<<32-1 || len(x.ids) > 2*x.live+1<<16 {
+		x.renumber()
+	}
+	r.id = uint32(len(x.ids))
+	x.ids = append(x.ids, r)
+	x.live++
+	scratch = grams(r.search, scratch[:0])
+	for _, g := range scratch {
+		p := x.post[g]
+		if p == nil {
+			p = &postings{}
+			x.post[g] = p
+		}
+		p.ids = append(p.ids, r.id)
+	}
+	return scratch
+}
+
+// remove marks r's entries dead (r.search must still be the indexed
+// string) and compacts the lists that became mostly dead.
+func (x *ngramIndex) remove(r *record, scratch []uint32) []uint32 {
+	x.ids[r.id] = nil
+	x.live--
+	scratch = grams(r.search, scratch[:0])
+	for _, g := range scratch {
+		p := x.post[g]
+		if p.dead++; p.dead*2 > len(p.ids) {
+			p.compact(x.ids)
+			if len(p.ids) == 0 {
+				delete(x.post, g)
+			}
+		}
+	}
+	return scratch
+}
+
+// compact drops the dead entries of p.
+func (p *postings) compact(ids []*record) {
+	live := p.ids[:0]
+	for _, id := range p.ids {
+		if ids[id] != nil {
+			live = append(live, id)
+		}
+	}
+	if cap(live) > 2*len(live)+16 {
+		live = slices.Clip(slices.Clone(live))
+	}
+	p.ids, p.dead = live, 0
+}
+
+// renumber rebuilds the index with dense ids once the dead ones outnumber
+// the live ones (after about as many updates as there are users): O(n), so
+// amortised O(1) per write.
+func (x *ngramIndex) renumber() {
+	recs := make([]*record, 0, x.live)
+	for _, r := range x.ids {
+		if r != nil {
+			recs = append(recs, r)
+		}
+	}
+	x.build(recs)
+}
+
+// estimate is the size of the smallest posting list among the trigrams of
+// the literals, and whether any literal has three bytes or more (without
+// one the index cannot narrow the search). 0 with true means that some
+// trigram is in nobody's search string: no user matches.
+func (x *ngramIndex) estimate(lits []string) (int, bool) {
+	best, usable := 0, false
+	for _, l := range lits {
+		for i := 0; i+ngramLen <= len(l); i++ {
+			p := x.post[gram(l, i)]
+			n := 0
+			if p != nil {
+				n = len(p.ids) - p.dead
+			}
+			if !usable || n < best {
+				best, usable = n, true
+			}
+		}
+	}
+	return best, usable
+}
+
+// candidates returns the ids in every posting list of the literals'
+// trigrams (dead ones included: the caller skips them), ascending.
+func (x *ngramIndex) candidates(lits []string) []uint32 {
+	var lists [][]uint32
+	for _, l := range lits {
+		for i := 0; i+ngramLen <= len(l); i++ {
+			p := x.post[gram(l, i)]
+			if p == nil {
+				return nil
+			}
+			lists = append(lists, p.ids)
+		}
+	}
+	if len(lists) == 0 {
+		return nil
+	}
+	slices.SortFunc(lists, func(a, b []uint32) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		// The matcher checks every candidate anyway: stop intersecting once
+		// the set is small, rather than walk long lists for little gain.
+		if len(out) <= 32 {
+			break
+		}
+		out = intersect(out, l)
+	}
+	return out
+}
+
+// intersect keeps the ids of a (ascending) that are in b (ascending), in place.
+func intersect(a, b []uint32) []uint32 {
+	out := a[:0]
+	j := 0
+	gallop := len(b) > 8*len(a)
+	for _, id := range a {
+		if gallop {
+			j += sort.Search(len(b)-j, func(k int) bool { return b[j+k] >= id })
+		} else {
+			for j < len(b) && b[j] < id {
+				j++
+			}
+		}
+		if j == len(b) {
+			break
+		}
+		if b[j] == id {
+			out = append(out, id)
+		}
+	}
+	return out
+}
