@@ -85,13 +85,13 @@ func (b *Backend) load(users []User) error {
 		if o, dup := st.byLogin[r.loginKey]; dup {
 			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, u.Login)
 		}
-		if !b.cfg.dupEmail && len(st.byEmail[r.emailKey]) > 0 {
+		if !b.cfg.dupEmail && st.byEmail[r.emailKey()] != nil {
 			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
 		}
 		// Reserve the keys now so that later users are checked against
 		// them; build puts the lists of shared emails in login order.
 		st.byLogin[r.loginKey] = r
-		st.byEmail[r.emailKey] = append(st.byEmail[r.emailKey], r)
+		st.reserveEmail(r)
 		recs[i] = r
 	}
 	if err := b.hashAll(users, recs, toHash); err != nil {
@@ -284,7 +284,7 @@ func (b *Backend) checkFree(u backend.CustomerUser, self *record) error {
 		}
 	}
 	if !b.cfg.dupEmail {
-		for _, o := range b.s.byEmail[backend.IdentityKey(u.Email)] {
+		for _, o := range b.s.emails(backend.IdentityKey(u.Email)) {
 			if o != self {
 				return backend.ErrDuplicateEmail
 			}
@@ -339,7 +339,7 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if u.Login == "" {
 		u.Login = r.user.Login
 	}
-	if backend.IdentityKey(u.Email) == r.emailKey {
+	if backend.IdentityKey(u.Email) == r.emailKey() {
 		// An unchanged address is never a conflict, even if duplicates were
 		// allowed when it was stored.
 		if o := b.s.byLogin[backend.IdentityKey(u.Login)]; o != nil && o != r {

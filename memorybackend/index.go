@@ -19,8 +19,8 @@ type record struct {
 	user     backend.CustomerUser // normalised; Source is set on read
 	hash     string               // stored password hash, "" = no password
 	loginKey string               // backend.IdentityKey(user.Login)
-	emailKey string               // backend.IdentityKey(user.Email)
-	// custKeys are the identity keys of user.AllCustomerIDs(), primary first.
+	// custKeys are the identity keys of user.AllCustomerIDs(), primary first;
+	// read-only: users with the same single key share one slice.
 	custKeys []string
 	// search holds every search field value folded by backend.SearchFold
 	// (case and accents), each preceded by fieldSep:
@@ -31,6 +31,10 @@ type record struct {
 	id     uint32 // the user's number in the n-gram index, if kept
 }
 
+// emailKey is backend.IdentityKey(r.user.Email), the key of byEmail (not
+// stored: for the usual lower-case address it is the address itself).
+func (r *record) emailKey() string { return backend.IdentityKey(r.user.Email) }
+
 // slot is one user in store.order: the fields a scan needs, kept inline so
 // that a scan reads memory sequentially instead of visiting every record.
 type slot struct {
@@ -40,14 +44,79 @@ type slot struct {
 }
 
 // prefixEntry is one search field value of one user in the prefix index,
-// ordered by key, then by the user's login key.
+// ordered by key, then by the user's login key. It holds no string (16
+// bytes, one pointer): the key is the field value in rec.search at off, and
+// its first four bytes are kept inline so that most comparisons of a seek
+// end without reading the record.
 type prefixEntry struct {
-	key string // folded field value: a substring of the record's search string
 	rec *record
+	pfx uint32 // the key's first 4 bytes, big-endian, zero-padded (keyPrefix4)
+	off uint32 // offset of the key in rec.search; the top bit: key longer than 4 bytes
 }
 
+const longKey = 1 << 31
+
+func newPrefixEntry(r *record, off int, key string) prefixEntry {
+	e := prefixEntry{rec: r, pfx: keyPrefix4(key), off: uint32(off)}
+	if len(key) > 4 {
+		e.off |= longKey
+	}
+	return e
+}
+
+// key is the field value of the entry.
+func (e *prefixEntry) key() string {
+	v := e.rec.search[e.off&^longKey:]
+	if i := strings.IndexByte(v, 0); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// keyPrefix4 is the first 4 bytes of s as a big-endian number, zero-padded.
+// Stored text never holds NUL, so for keys of at most 4 bytes equal
+// numbers mean equal keys, and the numbers order keys as strings do.
+func keyPrefix4(s string) uint32 {
+	var b [4]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// probe is a key looked up in the prefix index.
+type probe struct {
+	key string
+	pfx uint32
+}
+
+func newProbe(key string) probe { return probe{key: key, pfx: keyPrefix4(key)} }
+
+// compareKey compares the entry's key with p's.
+func (e *prefixEntry) compareKey(p *probe) int {
+	if e.pfx != p.pfx {
+		if e.pfx < p.pfx {
+			return -1
+		}
+		return 1
+	}
+	if e.off&longKey == 0 && len(p.key) <= 4 {
+		return 0
+	}
+	return strings.Compare(e.key(), p.key)
+}
+
+// hasPrefix reports whether the entry's key starts with p.key.
+func (e *prefixEntry) hasPrefix(p *probe) bool {
+	if n := len(p.key); n <= 4 {
+		shift := 8 * (4 - n)
+		return n == 0 || e.pfx>>shift == p.pfx>>shift
+	}
+	return strings.HasPrefix(e.key(), p.key)
+}
+
+// comparePrefix orders entries by key, then by login key.
 func comparePrefix(a, b *prefixEntry) int {
-	if c := strings.Compare(a.key, b.key); c != 0 {
+	bp := probe{key: b.key(), pfx: b.pfx}
+	if c := a.compareKey(&bp); c != 0 {
 		return c
 	}
 	return strings.Compare(a.rec.loginKey, b.rec.loginKey)
@@ -68,9 +137,11 @@ func comparePrefix(a, b *prefixEntry) int {
 type store struct {
 	fields  []fieldFunc
 	byLogin map[string]*record
-	// byEmail lists the users with an email; more than one only with
-	// AllowDuplicateEmail.
-	byEmail map[string][]*record
+	// byEmail holds the user of each email, or with AllowDuplicateEmail the
+	// first in login order of those sharing it; emailMore lists all of
+	// them, in login order, for the emails held by more than one user.
+	byEmail   map[string]*record
+	emailMore map[string][]*record
 	// byCustomer lists the users of each customer ID (primary or further).
 	byCustomer map[string][]*record
 	// order holds every user sorted by loginKey, the order of search results.
@@ -83,14 +154,19 @@ type store struct {
 	ngram   *ngramIndex
 	scratch []string
 	grams   []uint32
+	// custIntern holds a shared custKeys slice per customer key, for the
+	// users with that single customer ID.
+	custIntern map[string][]string
 }
 
 func newStore(fields []fieldFunc, prefixIndex, ngram bool, n int) *store {
 	s := &store{
 		fields:     fields,
 		byLogin:    make(map[string]*record, n),
-		byEmail:    make(map[string][]*record, n),
+		byEmail:    make(map[string]*record, n),
+		emailMore:  make(map[string][]*record),
 		byCustomer: make(map[string][]*record),
+		custIntern: make(map[string][]string),
 		keepIndex:  prefixIndex,
 	}
 	if ngram {
@@ -112,6 +188,79 @@ func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
 // refresh recomputes the derived keys of r from r.user.
 func (s *store) refresh(r *record) {
 	s.scratch = r.derive(s.fields, s.scratch[:0])
+	if len(r.custKeys) == 1 {
+		k := r.custKeys[0]
+		shared, ok := s.custIntern[k]
+		if !ok {
+			shared = []string{k}
+			s.custIntern[k] = shared
+		}
+		r.custKeys = shared
+	}
+}
+
+// emails lists the users holding the email key k, in login order.
+func (s *store) emails(k string) []*record {
+	if list, ok := s.emailMore[k]; ok {
+		return list
+	}
+	if r := s.byEmail[k]; r != nil {
+		return []*record{r}
+	}
+	return nil
+}
+
+// addEmail adds r to the users of its email.
+func (s *store) addEmail(r *record) {
+	k := r.emailKey()
+	first := s.byEmail[k]
+	if first == nil {
+		s.byEmail[k] = r
+		return
+	}
+	list, ok := s.emailMore[k]
+	if !ok {
+		list = []*record{first}
+	}
+	list = insertSorted(list, r)
+	s.emailMore[k], s.byEmail[k] = list, list[0]
+}
+
+// reserveEmail adds r to the users of its email, out of order: New sorts
+// the lists in build.
+func (s *store) reserveEmail(r *record) {
+	k := r.emailKey()
+	first := s.byEmail[k]
+	if first == nil {
+		s.byEmail[k] = r
+		return
+	}
+	list, ok := s.emailMore[k]
+	if !ok {
+		list = []*record{first}
+	}
+	s.emailMore[k] = append(list, r)
+}
+
+// removeEmail takes r out of the users of its email.
+func (s *store) removeEmail(r *record) {
+	k := r.emailKey()
+	list, ok := s.emailMore[k]
+	if !ok {
+		if s.byEmail[k] == r {
+			delete(s.byEmail, k)
+		}
+		return
+	}
+	if i := listSeek(list, r.loginKey, false); i < len(list) && list[i] == r {
+		list = slices.Delete(list, i, i+1)
+	}
+	s.byEmail[k] = list[0]
+	if len(list) == 1 {
+		delete(s.emailMore, k)
+	} else {
+		s.emailMore[k] = list
+	}
 }
 
 // derive recomputes the derived keys of r from r.user; vals is scratch
@@ -119,9 +268,8 @@ func (s *store) refresh(r *record) {
 // it on several goroutines.
 func (r *record) derive(fields []fieldFunc, vals []string) []string {
 	r.loginKey = backend.IdentityKey(r.user.Login)
-	r.emailKey = backend.IdentityKey(r.user.Email)
 	ids := r.user.AllCustomerIDs()
-	r.custKeys = r.custKeys[:0]
+	r.custKeys = make([]string, 0, len(ids)) // never reused: it may be shared
 	for _, id := range ids {
 		r.custKeys = append(r.custKeys, backend.IdentityKey(id))
 	}
@@ -173,17 +321,13 @@ func (s *store) orderSeek(key string, after bool) cursor {
 func (s *store) insert(r *record) {
 	s.byLogin[r.loginKey] = r
 	s.order.insertAt(s.orderSeek(r.loginKey, false), slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r})
-	s.byEmail[r.emailKey] = insertSorted(s.byEmail[r.emailKey], r)
+	s.addEmail(r)
 	for _, k := range r.custKeys {
 		s.byCustomer[k] = insertSorted(s.byCustomer[k], r)
 	}
 	if s.keepIndex {
-		segments(r.search, func(v string) bool {
-			if v != "" {
-				e := prefixEntry{key: v, rec: r}
-				s.prefix.insertAt(s.prefix.seek(func(x *prefixEntry) bool { return comparePrefix(x, &e) >= 0 }), e)
-			}
-			return true
+		fieldOffsets(r.search, func(off int, v string) {
+			s.prefix.insertAt(s.prefixSeek(r, v), newPrefixEntry(r, off, v))
 		})
 	}
 	if s.ngram != nil {
@@ -194,28 +338,49 @@ func (s *store) insert(r *record) {
 // remove takes r out of every index (r's keys must still be the indexed ones).
 func (s *store) remove(r *record) {
 	if s.keepIndex {
-		segments(r.search, func(v string) bool {
-			if v != "" {
-				e := prefixEntry{key: v, rec: r}
-				p := s.prefix.seek(func(x *prefixEntry) bool { return comparePrefix(x, &e) >= 0 })
-				if x := s.prefix.at(p); x != nil && x.rec == r {
-					s.prefix.deleteAt(p)
-				}
+		fieldOffsets(r.search, func(_ int, v string) {
+			p := s.prefixSeek(r, v)
+			if x := s.prefix.at(p); x != nil && x.rec == r {
+				s.prefix.deleteAt(p)
 			}
-			return true
 		})
 	}
 	if s.ngram != nil {
 		s.grams = s.ngram.remove(r, s.grams)
 	}
 	delete(s.byLogin, r.loginKey)
-	removeFrom(s.byEmail, r.emailKey, r)
+	s.removeEmail(r)
 	for _, k := range r.custKeys {
 		removeFrom(s.byCustomer, k, r)
 	}
 	if p := s.orderSeek(r.loginKey, false); s.order.at(p) != nil && s.order.at(p).rec == r {
 		s.order.deleteAt(p)
 	}
+}
+
+// fieldOffsets calls fn with the offset in search and the value of every
+// non-empty field value.
+func fieldOffsets(search string, fn func(off int, v string)) {
+	off := 0
+	segments(search, func(v string) bool {
+		off += len(fieldSep)
+		if v != "" {
+			fn(off, v)
+		}
+		off += len(v)
+		return true
+	})
+}
+
+// prefixSeek is the position of r's entry for the key v (or where it goes).
+func (s *store) prefixSeek(r *record, v string) cursor {
+	p := newProbe(v)
+	return s.prefix.seek(func(x *prefixEntry) bool {
+		if c := x.compareKey(&p); c != 0 {
+			return c > 0
+		}
+		return x.rec.loginKey >= r.loginKey
+	})
 }
 
 // listSeek is the index in a list in login order of the first user whose
@@ -257,20 +422,22 @@ func from(list []*record, after string) []*record {
 
 // prefixRange gives the positions of the first entry whose key starts with
 // p and of the first one after them.
-func (s *store) prefixRange(p string) (lo, hi cursor) {
-	lo = s.prefix.seek(func(x *prefixEntry) bool { return x.key >= p })
-	hi = s.prefix.seek(func(x *prefixEntry) bool { return x.key >= p && !strings.HasPrefix(x.key, p) })
+func (s *store) prefixRange(key string) (lo, hi cursor) {
+	p := newProbe(key)
+	lo = s.prefix.seek(func(x *prefixEntry) bool { return x.compareKey(&p) >= 0 })
+	hi = s.prefix.seek(func(x *prefixEntry) bool { return x.compareKey(&p) >= 0 && !x.hasPrefix(&p) })
 	return lo, hi
 }
 
-// sortKey is a record with the first 8 bytes of a key as a number, for
-// sorting in bulk: most comparisons end on the number, without reading the
-// string.
+// sortKey is what New sorts: the first 8 bytes of a key as a number and
+// where the key is, without a pointer (a sort of millions of keys is then
+// no work for the garbage collector, which would otherwise trace every
+// entry on each cycle). Most comparisons end on the number.
 type sortKey struct {
 	pfx  uint64
-	key  string
-	rec  *record
-	rank int32 // the user's place in login order (prefix entries only)
+	off  int64 // where the key is in the block of all search strings (prefix entries)
+	rank int32 // the user's place in login order (prefix entries), or in the input (logins)
+	n    int32 // the key's length
 }
 
 func keyPrefix(s string) uint64 {
@@ -279,17 +446,18 @@ func keyPrefix(s string) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
-// compareKeys orders by key (stored text never holds NUL, so two keys of at
-// most 8 bytes with the same prefix number are equal), then by rank.
-func compareKeys(a, b *sortKey) int {
+// compareSortKeys orders by key, then by rank; key(k) gives k's string.
+// Stored text never holds NUL, so two keys of at most 8 bytes with the
+// same number are equal.
+func compareSortKeys(a, b *sortKey, key func(*sortKey) string) int {
 	if a.pfx != b.pfx {
 		if a.pfx < b.pfx {
 			return -1
 		}
 		return 1
 	}
-	if len(a.key) > 8 || len(b.key) > 8 {
-		if c := strings.Compare(a.key[min(8, len(a.key)):], b.key[min(8, len(b.key)):]); c != 0 {
+	if a.n > 8 || b.n > 8 {
+		if c := strings.Compare(key(a)[min(8, a.n):], key(b)[min(8, b.n):]); c != 0 {
 			return c
 		}
 	}
@@ -302,61 +470,63 @@ func compareKeys(a, b *sortKey) int {
 func (s *store) build(recs []*record) {
 	keys := make([]sortKey, len(recs))
 	for i, r := range recs {
-		keys[i] = sortKey{pfx: keyPrefix(r.loginKey), key: r.loginKey, rec: r}
+		keys[i] = sortKey{pfx: keyPrefix(r.loginKey), rank: int32(i), n: int32(len(r.loginKey))}
 	}
-	// Login keys are unique: the rank (0) never decides.
-	slices.SortFunc(keys, func(a, b sortKey) int { return compareKeys(&a, &b) })
+	// Login keys are unique: the rank never decides.
+	loginOf := func(k *sortKey) string { return recs[k.rank].loginKey }
+	slices.SortFunc(keys, func(a, b sortKey) int { return compareSortKeys(&a, &b, loginOf) })
 	sorted := make([]*record, len(keys))
 	for i := range keys {
-		sorted[i] = keys[i].rec
+		sorted[i] = recs[keys[i].rank]
 	}
 	keys = nil
-	s.pack(sorted)
+	block, starts := s.pack(sorted)
 	slots := make([]slot, len(sorted))
 	for i, r := range sorted {
 		slots[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
 	}
 	s.order.load(slots)
 	slots = nil
-	// Lists in login order: one with several users (shared emails) is sorted.
-	for k, list := range s.byEmail {
-		if len(list) > 1 {
-			slices.SortFunc(list, func(a, b *record) int { return strings.Compare(a.loginKey, b.loginKey) })
-			s.byEmail[k] = list
-		}
+	// Lists in login order: the emails held by several users are sorted.
+	for k, list := range s.emailMore {
+		slices.SortFunc(list, func(a, b *record) int { return strings.Compare(a.loginKey, b.loginKey) })
+		s.byEmail[k] = list[0]
 	}
 	for _, r := range sorted {
 		for _, k := range r.custKeys {
 			s.byCustomer[k] = append(s.byCustomer[k], r)
 		}
 	}
+	for k, list := range s.byCustomer {
+		s.byCustomer[k] = slices.Clip(list)
+	}
 	if s.keepIndex {
-		s.buildPrefix(sorted)
+		s.buildPrefix(sorted, block, starts)
 	}
 	if s.ngram != nil {
 		s.ngram.build(sorted)
 	}
 }
 
-// buildPrefix fills the prefix index from the users in login order.
-func (s *store) buildPrefix(sorted []*record) {
+// buildPrefix fills the prefix index from the users in login order, whose
+// search strings are packed in block at starts.
+func (s *store) buildPrefix(sorted []*record, block string, starts []int64) {
 	n := 0
 	for _, r := range sorted {
 		n += strings.Count(r.search, fieldSep)
 	}
 	keys := make([]sortKey, 0, n)
 	for i, r := range sorted {
-		segments(r.search, func(v string) bool {
-			if v != "" {
-				keys = append(keys, sortKey{pfx: keyPrefix(v), key: v, rec: r, rank: int32(i)})
-			}
-			return true
+		fieldOffsets(r.search, func(off int, v string) {
+			keys = append(keys, sortKey{pfx: keyPrefix(v), off: starts[i] + int64(off), rank: int32(i), n: int32(len(v))})
 		})
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int { return compareKeys(&a, &b) })
+	keyOf := func(k *sortKey) string { return block[k.off : k.off+int64(k.n)] }
+	slices.SortFunc(keys, func(a, b sortKey) int { return compareSortKeys(&a, &b, keyOf) })
 	entries := make([]prefixEntry, len(keys))
 	for i := range keys {
-		entries[i] = prefixEntry{key: keys[i].key, rec: keys[i].rec}
+		k := &keys[i]
+		entries[i] = newPrefixEntry(sorted[k.rank], int(k.off-starts[k.rank]), keyOf(k))
 	}
 	keys = nil
 	s.prefix.load(entries)
@@ -364,8 +534,9 @@ func (s *store) buildPrefix(sorted []*record) {
 
 // pack copies the search strings of the users (in login order) into one
 // block, so that a scan reads memory sequentially and the strings cost no
-// allocation overhead each.
-func (s *store) pack(sorted []*record) {
+// allocation overhead each. It returns the block and where each user's
+// string starts in it.
+func (s *store) pack(sorted []*record) (string, []int64) {
 	n := 0
 	for _, r := range sorted {
 		n += len(r.search)
@@ -376,7 +547,12 @@ func (s *store) pack(sorted []*record) {
 		b.WriteString(r.search)
 	}
 	block := b.String()
-	for _, r := range sorted {
-		r.search, block = block[:len(r.search)], block[len(r.search):]
+	starts := make([]int64, len(sorted))
+	off := 0
+	for i, r := range sorted {
+		starts[i] = int64(off)
+		r.search = block[off : off+len(r.search)]
+		off += len(r.search)
 	}
+	return block, starts
 }

@@ -39,16 +39,20 @@ func checkInvariants(t testing.TB, b *Backend) {
 	require.Len(t, s.byLogin, len(order), "login index size")
 	byLogin := func(a, b *record) int { return strings.Compare(a.loginKey, b.loginKey) }
 	emails := 0
-	for k, list := range s.byEmail {
-		require.NotEmpty(t, list, "empty email list for %q", k)
+	for k, r := range s.byEmail {
+		list := s.emails(k)
+		require.Same(t, r, list[0], "first user of email %q", k)
 		if !b.cfg.dupEmail {
 			require.Len(t, list, 1, "email %q held twice", k)
 		}
 		for _, r := range list {
-			require.Equal(t, k, r.emailKey)
+			require.Equal(t, k, r.emailKey())
 		}
 		require.True(t, slices.IsSortedFunc(list, byLogin), "email list of %q in login order", k)
 		emails += len(list)
+	}
+	for k, list := range s.emailMore {
+		require.Greater(t, len(list), 1, "email %q listed with one user", k)
 	}
 	require.Equal(t, len(order), emails, "email index size")
 	customers := 0
@@ -77,16 +81,16 @@ func checkInvariants(t testing.TB, b *Backend) {
 		require.Equal(t, r.user.Valid == backend.Valid, sl.valid)
 		require.Same(t, r, s.byLogin[r.loginKey])
 		require.Equal(t, backend.IdentityKey(r.user.Login), r.loginKey)
-		require.Equal(t, backend.IdentityKey(r.user.Email), r.emailKey)
 		search := r.search
 		s.refresh(r)
 		require.Equal(t, search, r.search, "search string of %q", r.user.Login)
-		segments(r.search, func(v string) bool {
-			if v != "" {
-				want = append(want, prefixEntry{key: v, rec: r})
-			}
-			return true
+		fieldOffsets(r.search, func(off int, v string) {
+			want = append(want, newPrefixEntry(r, off, v))
+			require.Equal(t, v, want[len(want)-1].key())
 		})
+		if len(r.custKeys) == 1 {
+			require.Equal(t, s.custIntern[r.custKeys[0]], r.custKeys, "shared customer keys")
+		}
 	}
 	if !s.keepIndex {
 		require.Zero(t, s.prefix.n)
@@ -97,8 +101,8 @@ func checkInvariants(t testing.TB, b *Backend) {
 		slices.SortFunc(want, func(a, b prefixEntry) int { return comparePrefix(&a, &b) })
 		require.Equal(t, len(want), len(got), "prefix index size")
 		for i := range want {
-			if want[i] != got[i] {
-				t.Fatalf("prefix entry %d: %q of %q, want %q of %q", i, got[i].key, got[i].rec.user.Login, want[i].key, want[i].rec.user.Login)
+			if want[i].rec != got[i].rec || want[i].key() != got[i].key() || want[i].pfx != got[i].pfx || want[i].off&longKey != got[i].off&longKey {
+				t.Fatalf("prefix entry %d: %q of %q, want %q of %q", i, got[i].key(), got[i].rec.user.Login, want[i].key(), want[i].rec.user.Login)
 			}
 		}
 	}

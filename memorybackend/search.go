@@ -98,7 +98,7 @@ func (m *matcher) match(search string, valid bool, r *record) bool {
 			return false
 		}
 	}
-	if m.hasEmail && r.emailKey != m.email {
+	if m.hasEmail && r.emailKey() != m.email {
 		return false
 	}
 	if m.login.Parts != nil {
@@ -163,7 +163,7 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 			hits = append(hits, r)
 		}
 	case m.hasEmail:
-		hits, err = b.walk(ctx, m, from(b.s.byEmail[m.email], m.after), limit)
+		hits, err = b.walk(ctx, m, from(b.s.emails(m.email), m.after), limit)
 	case m.customerExact:
 		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], m.after), limit)
 	default:

@@ -40,8 +40,8 @@ func (s *seq[T]) load(sorted []T) {
 	s.chunks = make([][]T, 0, (len(sorted)+chunkFill-1)/chunkFill)
 	for len(sorted) > 0 {
 		k := min(len(sorted), chunkFill)
-		ch := make([]T, k, chunkMax)
-		copy(ch, sorted[:k])
+		// No spare capacity: insertAt grows a chunk on its first insert.
+		ch := slices.Clone(sorted[:k])
 		s.chunks = append(s.chunks, ch)
 		sorted = sorted[k:]
 	}
@@ -87,6 +87,12 @@ func (s *seq[T]) insertAt(p cursor, x T) {
 		p.i = len(s.chunks[p.c])
 	}
 	ch := s.chunks[p.c]
+	if len(ch) == cap(ch) && cap(ch) < chunkMax {
+		grown := make([]T, len(ch), chunkMax)
+		copy(grown, ch)
+		ch = grown
+		s.chunks[p.c] = ch
+	}
 	if len(ch) == chunkMax {
 		const half = chunkMax / 2
 		right := make([]T, chunkMax-half, chunkMax)
