@@ -40,7 +40,46 @@ func (r *record) emailKey() string { return backend.IdentityKey(r.user.Email) }
 type slot struct {
 	search string // == rec.search
 	rec    *record
-	valid  bool // rec.user.Valid == backend.Valid
+	// mask is a filter a scan checks before the search string
+	// (charMask); its top bit is set when rec.user.Valid == backend.Valid.
+	mask uint64
+}
+
+// validBit marks a valid user in slot.mask.
+const validBit = 1 << 63
+
+// charBit is the bit of byte c in a character mask (bits 0-62).
+func charBit(c byte) uint64 { return 1 << (c % 63) }
+
+// charMask is the filter of a search string: in substring mode the bits of
+// every byte in it, in prefix mode those of the first byte of every field
+// value. A word can only match a user whose mask holds the word's bits
+// (termMask), so a scan skips most users on one AND, without reading the
+// string.
+func charMask(search string, prefix bool) uint64 {
+	var m uint64
+	if prefix {
+		segments(search, func(v string) bool {
+			if v != "" {
+				m |= charBit(v[0])
+			}
+			return true
+		})
+		return m
+	}
+	for i := 0; i < len(search); i++ {
+		m |= charBit(search[i])
+	}
+	return m &^ validBit
+}
+
+// newSlot is r's slot in order.
+func newSlot(r *record, prefix bool) slot {
+	m := charMask(r.search, prefix)
+	if r.user.Valid == backend.Valid {
+		m |= validBit
+	}
+	return slot{search: r.search, rec: r, mask: m}
 }
 
 // prefixEntry is one search field value of one user in the prefix index,
@@ -320,7 +359,7 @@ func (s *store) orderSeek(key string, after bool) cursor {
 // insert adds r to every index. Its login and email must be free.
 func (s *store) insert(r *record) {
 	s.byLogin[r.loginKey] = r
-	s.order.insertAt(s.orderSeek(r.loginKey, false), slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r})
+	s.order.insertAt(s.orderSeek(r.loginKey, false), newSlot(r, s.keepIndex))
 	s.addEmail(r)
 	for _, k := range r.custKeys {
 		s.byCustomer[k] = insertSorted(s.byCustomer[k], r)
@@ -446,10 +485,11 @@ func keyPrefix(s string) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
-// compareSortKeys orders by key, then by rank; key(k) gives k's string.
-// Stored text never holds NUL, so two keys of at most 8 bytes with the
-// same number are equal.
-func compareSortKeys(a, b *sortKey, key func(*sortKey) string) int {
+// compareSortKeys orders by key, then by rank; ka and kb are the keys of
+// a and b, read only when the numbers are equal and a key is longer than 8
+// bytes. Stored text never holds NUL, so two keys of at most 8 bytes with
+// the same number are equal.
+func compareSortKeys(a, b sortKey, ka, kb func() string) int {
 	if a.pfx != b.pfx {
 		if a.pfx < b.pfx {
 			return -1
@@ -457,7 +497,7 @@ func compareSortKeys(a, b *sortKey, key func(*sortKey) string) int {
 		return 1
 	}
 	if a.n > 8 || b.n > 8 {
-		if c := strings.Compare(key(a)[min(8, a.n):], key(b)[min(8, b.n):]); c != 0 {
+		if c := strings.Compare(ka()[min(8, a.n):], kb()[min(8, b.n):]); c != 0 {
 			return c
 		}
 	}
@@ -473,8 +513,9 @@ func (s *store) build(recs []*record) {
 		keys[i] = sortKey{pfx: keyPrefix(r.loginKey), rank: int32(i), n: int32(len(r.loginKey))}
 	}
 	// Login keys are unique: the rank never decides.
-	loginOf := func(k *sortKey) string { return recs[k.rank].loginKey }
-	slices.SortFunc(keys, func(a, b sortKey) int { return compareSortKeys(&a, &b, loginOf) })
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		return compareSortKeys(a, b, func() string { return recs[a.rank].loginKey }, func() string { return recs[b.rank].loginKey })
+	})
 	sorted := make([]*record, len(keys))
 	for i := range keys {
 		sorted[i] = recs[keys[i].rank]
@@ -483,7 +524,7 @@ func (s *store) build(recs []*record) {
 	block, starts := s.pack(sorted)
 	slots := make([]slot, len(sorted))
 	for i, r := range sorted {
-		slots[i] = slot{search: r.search, valid: r.user.Valid == backend.Valid, rec: r}
+		slots[i] = newSlot(r, s.keepIndex)
 	}
 	s.order.load(slots)
 	slots = nil
@@ -522,7 +563,9 @@ func (s *store) buildPrefix(sorted []*record, block string, starts []int64) {
 		})
 	}
 	keyOf := func(k *sortKey) string { return block[k.off : k.off+int64(k.n)] }
-	slices.SortFunc(keys, func(a, b sortKey) int { return compareSortKeys(&a, &b, keyOf) })
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		return compareSortKeys(a, b, func() string { return block[a.off : a.off+int64(a.n)] }, func() string { return block[b.off : b.off+int64(b.n)] })
+	})
 	entries := make([]prefixEntry, len(keys))
 	for i := range keys {
 		k := &keys[i]

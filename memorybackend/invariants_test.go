@@ -78,7 +78,7 @@ func checkInvariants(t testing.TB, b *Backend) {
 	for _, sl := range order {
 		r := sl.rec
 		require.Equal(t, r.search, sl.search)
-		require.Equal(t, r.user.Valid == backend.Valid, sl.valid)
+		require.Equal(t, newSlot(r, s.keepIndex).mask, sl.mask, "mask of %q", r.user.Login)
 		require.Same(t, r, s.byLogin[r.loginKey])
 		require.Equal(t, backend.IdentityKey(r.user.Login), r.loginKey)
 		search := r.search
