@@ -57,42 +57,28 @@ func (b *Backend) load(users []User) error {
 	st := newStore(b.cfg.fields, b.cfg.prefix, b.cfg.ngram, len(users))
 	recs := make([]*record, len(users))
 	now := b.now()
+	errs := b.prepare(users, recs, now)
 	var toHash []int
 	for i, in := range users {
-		u, err := backend.NormalizeUser(in.CustomerUser, true)
-		if err != nil {
-			return fmt.Errorf("Config.Users[%d]: %w", i, err)
+		// In input order, so that the first bad user is the one reported.
+		if errs[i] != nil {
+			return errs[i]
 		}
-		u.CreatedAt, u.ChangedAt = in.CreatedAt.Round(0), in.ChangedAt.Round(0)
-		if u.CreatedAt.IsZero() {
-			u.CreatedAt = now
-		}
-		if u.ChangedAt.IsZero() {
-			u.ChangedAt = u.CreatedAt
-		}
-		switch {
-		case in.Password != "" && in.PasswordHash != "":
-			return fmt.Errorf("Config.Users[%d]: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
-		case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
-			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
-		case in.Password != "":
-			if err := backend.CheckPassword(in.Password); err != nil {
-				return fmt.Errorf("Config.Users[%d]: %w", i, err)
-			}
+		r := recs[i]
+		if in.Password != "" {
 			toHash = append(toHash, i)
 		}
-		r := st.newRecord(u, in.PasswordHash)
+		st.intern(r)
 		if o, dup := st.byLogin[r.loginKey]; dup {
-			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, u.Login)
+			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, r.user.Login)
 		}
 		if !b.cfg.dupEmail && st.byEmail[r.emailKey()] != nil {
-			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
+			return fmt.Errorf("Config.Users[%d] (%q): %w", i, r.user.Login, backend.ErrDuplicateEmail)
 		}
 		// Reserve the keys now so that later users are checked against
 		// them; build puts the lists of shared emails in login order.
 		st.byLogin[r.loginKey] = r
 		st.reserveEmail(r)
-		recs[i] = r
 	}
 	if err := b.hashAll(users, recs, toHash); err != nil {
 		return err
@@ -105,6 +91,57 @@ func (b *Backend) load(users []User) error {
 		}
 	}
 	return nil
+}
+
+// prepare normalises and checks every user and builds its record, on
+// every CPU: the work of New that needs no index. It returns the error of
+// each user (nil when fine).
+func (b *Backend) prepare(users []User, recs []*record, now time.Time) []error {
+	errs := make([]error, len(users))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(users)/4096))
+	per := (len(users) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*per, min(len(users), (w+1)*per)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []string
+			for i := lo; i < hi; i++ {
+				recs[i], scratch, errs[i] = b.prepareOne(i, &users[i], now, scratch)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// prepareOne normalises and checks users[i] (in) and builds its record.
+func (b *Backend) prepareOne(i int, in *User, now time.Time, scratch []string) (*record, []string, error) {
+	u, err := backend.NormalizeUser(in.CustomerUser, true)
+	if err != nil {
+		return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, err)
+	}
+	u.CreatedAt, u.ChangedAt = in.CreatedAt.Round(0), in.ChangedAt.Round(0)
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = now
+	}
+	if u.ChangedAt.IsZero() {
+		u.ChangedAt = u.CreatedAt
+	}
+	switch {
+	case in.Password != "" && in.PasswordHash != "":
+		return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
+	case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
+		return nil, scratch, fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
+	case in.Password != "":
+		if err := backend.CheckPassword(in.Password); err != nil {
+			return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, err)
+		}
+	}
+	r := &record{user: u, hash: in.PasswordHash}
+	scratch = r.derive(b.cfg.fields, scratch[:0])
+	return r, scratch, nil
 }
 
 // hashAll hashes the plain passwords of users[idx] on every CPU.

@@ -227,6 +227,11 @@ func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
 // refresh recomputes the derived keys of r from r.user.
 func (s *store) refresh(r *record) {
 	s.scratch = r.derive(s.fields, s.scratch[:0])
+	s.intern(r)
+}
+
+// intern replaces a single customer key slice of r by the shared one.
+func (s *store) intern(r *record) {
 	if len(r.custKeys) == 1 {
 		k := r.custKeys[0]
 		shared, ok := s.custIntern[k]
@@ -522,12 +527,7 @@ func (s *store) build(recs []*record) {
 	}
 	keys = nil
 	block, starts := s.pack(sorted)
-	slots := make([]slot, len(sorted))
-	for i, r := range sorted {
-		slots[i] = newSlot(r, s.keepIndex)
-	}
-	s.order.load(slots)
-	slots = nil
+	s.order.load(len(sorted), func(i int) slot { return newSlot(sorted[i], s.keepIndex) })
 	// Lists in login order: the emails held by several users are sorted.
 	for k, list := range s.emailMore {
 		slices.SortFunc(list, func(a, b *record) int { return strings.Compare(a.loginKey, b.loginKey) })
@@ -566,13 +566,10 @@ func (s *store) buildPrefix(sorted []*record, block string, starts []int64) {
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		return compareSortKeys(a, b, func() string { return block[a.off : a.off+int64(a.n)] }, func() string { return block[b.off : b.off+int64(b.n)] })
 	})
-	entries := make([]prefixEntry, len(keys))
-	for i := range keys {
+	s.prefix.load(len(keys), func(i int) prefixEntry {
 		k := &keys[i]
-		entries[i] = newPrefixEntry(sorted[k.rank], int(k.off-starts[k.rank]), keyOf(k))
-	}
-	keys = nil
-	s.prefix.load(entries)
+		return newPrefixEntry(sorted[k.rank], int(k.off-starts[k.rank]), keyOf(k))
+	})
 }
 
 // pack copies the search strings of the users (in login order) into one

@@ -35,20 +35,19 @@ type seq[T any] struct {
 // is the end.
 type cursor struct{ c, i int }
 
-// load replaces the contents by sorted, which it copies.
-func (s *seq[T]) load(sorted []T) {
-	s.chunks = make([][]T, 0, (len(sorted)+chunkFill-1)/chunkFill)
-	for len(sorted) > 0 {
-		k := min(len(sorted), chunkFill)
+// load replaces the contents by the n items at(0), at(1), ... (in order),
+// written straight into the chunks: no array of all items is built.
+func (s *seq[T]) load(n int, at func(i int) T) {
+	s.chunks = make([][]T, 0, (n+chunkFill-1)/chunkFill)
+	for lo := 0; lo < n; lo += chunkFill {
 		// No spare capacity: insertAt grows a chunk on its first insert.
-		ch := slices.Clone(sorted[:k])
+		ch := make([]T, min(n-lo, chunkFill))
+		for i := range ch {
+			ch[i] = at(lo + i)
+		}
 		s.chunks = append(s.chunks, ch)
-		sorted = sorted[k:]
 	}
-	s.n = 0
-	for _, ch := range s.chunks {
-		s.n += len(ch)
-	}
+	s.n = n
 }
 
 // seek returns the position of the first item for which ge is true; ge must

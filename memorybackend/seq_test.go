@@ -20,7 +20,7 @@ func TestSeqMatchesSortedSlice(t *testing.T) {
 	for i := range initial {
 		initial[i] = 2 * i
 	}
-	s.load(initial)
+	s.load(len(initial), func(i int) int { return initial[i] })
 	model = slices.Clone(initial)
 	ge := func(v int) func(*int) bool { return func(x *int) bool { return *x >= v } }
 	for round := range 40 {
