@@ -46,3 +46,10 @@ fuzz:
 # The benchmarks BENCHMARKS.md reports.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# memorybackend at a million users (issue 10, item 6): New, bytes per user,
+# single writes (median and worst), Get beside a plain map, searches; each
+# mode builds 1M users (a few minutes in all). BENCHMARKS.md reports it.
+.PHONY: bench-mem-scale
+bench-mem-scale:
+	CUSTOMERUSER_SCALE=1 $(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime=1x -timeout 60m ./memorybackend/

@@ -2,6 +2,7 @@ package memorybackend
 
 import (
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -127,11 +128,22 @@ func checkNgram(t testing.TB, s *store, order []slot) {
 	require.Equal(t, len(order), live, "live ids")
 	require.Equal(t, live, x.live)
 	for g, p := range x.post {
-		require.True(t, slices.IsSorted(p.ids), "posting list %06x ascending", g)
-		require.Len(t, slices.Compact(slices.Clone(p.ids)), len(p.ids), "posting list %06x without repeats", g)
+		var ids []uint32
+		for i, blk := range p.blocks {
+			if i < len(p.blocks)-1 {
+				require.Len(t, blk, postBlock, "block %d of list %06x not full", i, g)
+			}
+			ids = append(ids, blk...)
+		}
+		require.Len(t, ids, p.n, "count of list %06x", g)
+		for i := range ids {
+			require.Equal(t, ids[i], p.at(i))
+		}
+		require.True(t, slices.IsSorted(ids), "posting list %06x ascending", g)
+		require.Len(t, slices.Compact(slices.Clone(ids)), len(ids), "posting list %06x without repeats", g)
 		dead := 0
 		tri := string([]byte{byte(g >> 16), byte(g >> 8), byte(g)})
-		for _, id := range p.ids {
+		for _, id := range ids {
 			if r := x.ids[id]; r == nil {
 				dead++
 			} else if !strings.Contains(r.search, tri) {
@@ -139,7 +151,7 @@ func checkNgram(t testing.TB, s *store, order []slot) {
 			}
 		}
 		require.Equal(t, dead, p.dead, "dead count of %06x", g)
-		require.Less(t, 0, len(p.ids)-dead, "list %06x kept with only dead entries", g)
+		require.Less(t, 0, p.n-dead, "list %06x kept with only dead entries", g)
 	}
 	for _, sl := range order {
 		r := sl.rec
@@ -148,7 +160,7 @@ func checkNgram(t testing.TB, s *store, order []slot) {
 			if p == nil {
 				t.Fatalf("no list %06x for %q", g, r.user.Login)
 			}
-			if _, found := slices.BinarySearch(p.ids, r.id); !found {
+			if i := sort.Search(p.n, func(i int) bool { return p.at(i) >= r.id }); i == p.n || p.at(i) != r.id {
 				t.Fatalf("user %q missing in list %06x", r.user.Login, g)
 			}
 		}

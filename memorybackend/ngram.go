@@ -25,10 +25,45 @@ type ngramIndex struct {
 	live int
 }
 
-// postings is the posting list of one trigram.
+// postings is the posting list of one trigram: ascending ids (dead ones
+// included) in blocks of postBlock, every block full but the last, so that
+// an append never copies more than one block (a plain slice of a trigram
+// that every user holds would copy megabytes when it grows) and entry i is
+// blocks[i/postBlock][i%postBlock].
 type postings struct {
-	ids  []uint32 // ascending; may hold dead ids
-	dead int      // how many entries of ids are dead
+	blocks [][]uint32
+	n      int // entries
+	dead   int // how many entries are dead
+}
+
+const postBlock = 1024
+
+func (p *postings) at(i int) uint32 { return p.blocks[i/postBlock][i%postBlock] }
+
+func (p *postings) add(id uint32) {
+	if k := len(p.blocks); k == 0 || len(p.blocks[k-1]) == postBlock {
+		p.blocks = append(p.blocks, nil)
+	}
+	last := &p.blocks[len(p.blocks)-1]
+	*last = append(*last, id)
+	p.n++
+}
+
+// reserve gives p room for n entries, in full blocks and an exact last one.
+func (p *postings) reserve(n int) {
+	p.blocks = make([][]uint32, 0, (n+postBlock-1)/postBlock)
+	for ; n > 0; n -= postBlock {
+		p.blocks = append(p.blocks, make([]uint32, 0, min(n, postBlock)))
+	}
+}
+
+// each calls fn with every entry in order.
+func (p *postings) each(fn func(id uint32)) {
+	for _, b := range p.blocks {
+		for _, id := range b {
+			fn(id)
+		}
+	}
 }
 
 // ngramLen is the length of the indexed n-grams.
@@ -67,7 +102,9 @@ func (x *ngramIndex) build(recs []*record) {
 		}
 	}
 	for g, n := range counts {
-		x.post[g] = &postings{ids: make([]uint32, 0, n)}
+		p := &postings{}
+		p.reserve(n)
+		x.post[g] = p
 	}
 	for id, r := range recs {
 		r.id = uint32(id)
@@ -75,7 +112,10 @@ func (x *ngramIndex) build(recs []*record) {
 		scratch = grams(r.search, scratch[:0])
 		for _, g := range scratch {
 			p := x.post[g]
-			p.ids = append(p.ids, uint32(id))
+			// Fill the reserved blocks in order.
+			blk := &p.blocks[p.n/postBlock]
+			*blk = append(*blk, uint32(id))
+			p.n++
 		}
 	}
 }
@@ -95,7 +135,7 @@ func (x *ngramIndex) add(r *record, scratch []uint32) []uint32 {
 			p = &postings{}
 			x.post[g] = p
 		}
-		p.ids = append(p.ids, r.id)
+		p.add(r.id)
 	}
 	return scratch
 }
@@ -108,9 +148,9 @@ func (x *ngramIndex) remove(r *record, scratch []uint32) []uint32 {
 	scratch = grams(r.search, scratch[:0])
 	for _, g := range scratch {
 		p := x.post[g]
-		if p.dead++; p.dead*2 > len(p.ids) {
+		if p.dead++; p.dead*2 > p.n {
 			p.compact(x.ids)
-			if len(p.ids) == 0 {
+			if p.n == 0 {
 				delete(x.post, g)
 			}
 		}
@@ -120,16 +160,14 @@ func (x *ngramIndex) remove(r *record, scratch []uint32) []uint32 {
 
 // compact drops the dead entries of p.
 func (p *postings) compact(ids []*record) {
-	live := p.ids[:0]
-	for _, id := range p.ids {
+	var live postings
+	live.reserve(p.n - p.dead)
+	p.each(func(id uint32) {
 		if ids[id] != nil {
-			live = append(live, id)
+			live.add(id)
 		}
-	}
-	if cap(live) > 2*len(live)+16 {
-		live = slices.Clip(slices.Clone(live))
-	}
-	p.ids, p.dead = live, 0
+	})
+	*p = live
 }
 
 // renumber rebuilds the index with dense ids once the dead ones outnumber
@@ -156,7 +194,7 @@ func (x *ngramIndex) estimate(lits []string) (int, bool) {
 			p := x.post[gram(l, i)]
 			n := 0
 			if p != nil {
-				n = len(p.ids) - p.dead
+				n = p.n - p.dead
 			}
 			if !usable || n < best {
 				best, usable = n, true
@@ -169,21 +207,22 @@ func (x *ngramIndex) estimate(lits []string) (int, bool) {
 // candidates returns the ids in every posting list of the literals'
 // trigrams (dead ones included: the caller skips them), ascending.
 func (x *ngramIndex) candidates(lits []string) []uint32 {
-	var lists [][]uint32
+	var lists []*postings
 	for _, l := range lits {
 		for i := 0; i+ngramLen <= len(l); i++ {
 			p := x.post[gram(l, i)]
 			if p == nil {
 				return nil
 			}
-			lists = append(lists, p.ids)
+			lists = append(lists, p)
 		}
 	}
 	if len(lists) == 0 {
 		return nil
 	}
-	slices.SortFunc(lists, func(a, b []uint32) int { return len(a) - len(b) })
-	out := slices.Clone(lists[0])
+	slices.SortFunc(lists, func(a, b *postings) int { return a.n - b.n })
+	out := make([]uint32, 0, lists[0].n)
+	lists[0].each(func(id uint32) { out = append(out, id) })
 	for _, l := range lists[1:] {
 		// The matcher checks every candidate anyway: stop intersecting once
 		// the set is small, rather than walk long lists for little gain.
@@ -195,23 +234,23 @@ func (x *ngramIndex) candidates(lits []string) []uint32 {
 	return out
 }
 
-// intersect keeps the ids of a (ascending) that are in b (ascending), in place.
-func intersect(a, b []uint32) []uint32 {
+// intersect keeps the ids of a (ascending) that are in b, in place.
+func intersect(a []uint32, b *postings) []uint32 {
 	out := a[:0]
 	j := 0
-	gallop := len(b) > 8*len(a)
+	gallop := b.n > 8*len(a)
 	for _, id := range a {
 		if gallop {
-			j += sort.Search(len(b)-j, func(k int) bool { return b[j+k] >= id })
+			j += sort.Search(b.n-j, func(k int) bool { return b.at(j+k) >= id })
 		} else {
-			for j < len(b) && b[j] < id {
+			for j < b.n && b.at(j) < id {
 				j++
 			}
 		}
-		if j == len(b) {
+		if j == b.n {
 			break
 		}
-		if b[j] == id {
+		if b.at(j) == id {
 			out = append(out, id)
 		}
 	}
