@@ -236,14 +236,25 @@ func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit in
 
 // scan walks the users in login order from the cursor and stops at the limit.
 func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
+	hits, _, err := b.scanBudget(ctx, m, limit, -1)
+	return hits, err
+}
+
+// scanBudget is scan that gives up after budget users (-1: no budget);
+// complete reports whether it met the limit or the last user.
+func (b *Backend) scanBudget(ctx context.Context, m *matcher, limit, budget int) ([]*record, bool, error) {
 	hits := make([]*record, 0, min(limit, 64))
 	var err error
-	i := 0
+	i, complete := 0, true
 	b.s.order.ascend(b.start(m), func(sl *slot) bool {
 		if i++; i%ctxCheckEvery == 0 {
 			if err = ctx.Err(); err != nil {
 				return false
 			}
+		}
+		if i == budget {
+			complete = false
+			return false
 		}
 		if sl.mask&m.need == m.need && m.match(sl.search, sl.mask&validBit != 0, sl.rec) {
 			hits = append(hits, sl.rec)
@@ -252,20 +263,9 @@ func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, e
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return hits, nil
-}
-
-// worthIndexing reports whether checking c candidates and sorting the hits
-// is cheaper than a scan in login order, which (if the candidates spread
-// evenly) meets limit hits after about limit*n/c users: compare c*c with
-// limit*n. The constant weighs a candidate (two cache misses and a share
-// of the sort: about 16 times a scanned user, which costs one AND on a
-// sequential slot and rarely a strings.Contains), measured at 1M users
-// (BenchmarkScale).
-func worthIndexing(c, n, limit int) bool {
-	return c <= 256 || c*c <= limit*n/16
+	return hits, complete, nil
 }
 
 // searchIndexed answers q from the prefix index or the trigram index when
@@ -312,13 +312,13 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 			grams = c
 		}
 	}
+	if grams > n/4 {
+		grams = -1 // a frequent trigram: intersecting long lists is no gain
+	}
 	switch {
 	case grams >= 0 && (best < 0 || grams < best):
 		if grams == 0 {
 			return []*record{}, true, nil
-		}
-		if !worthIndexing(grams, n, limit) {
-			return nil, false, nil
 		}
 		ids := b.s.ngram.candidates(lits)
 		cands := make([]*record, 0, len(ids))
@@ -327,27 +327,46 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 				cands = append(cands, r)
 			}
 		}
-		hits, err := b.finish(ctx, m, cands, limit)
+		hits, err := b.plan(ctx, m, len(cands), limit, func() []*record { return cands })
 		return hits, true, err
 	case best >= 0:
 		if best == 0 {
 			return []*record{}, true, nil
 		}
-		if !worthIndexing(best, n, limit) {
-			return nil, false, nil
-		}
-		cands := make([]*record, 0, best)
-		b.s.prefix.ascend(lo, func(e *prefixEntry) bool {
-			if len(cands) == best {
-				return false
-			}
-			cands = append(cands, e.rec)
-			return true
+		hits, err := b.plan(ctx, m, best, limit, func() []*record {
+			cands := make([]*record, 0, best)
+			b.s.prefix.ascend(lo, func(e *prefixEntry) bool {
+				if len(cands) == best {
+					return false
+				}
+				cands = append(cands, e.rec)
+				return true
+			})
+			return cands
 		})
-		hits, err := b.finish(ctx, m, cands, limit)
 		return hits, true, err
 	}
 	return nil, false, nil
+}
+
+// plan answers from c index candidates (given by cands) or from a scan in
+// login order, whichever is cheaper. Checking a candidate costs about as
+// much as scanning 8 users (cache misses on the record and its string, and
+// a share of the sort, against an AND on a sequential slot and rarely a
+// strings.Contains: BenchmarkScale), but how soon a scan meets limit hits
+// depends on where in login order the hits are, which no count tells. So
+// with more than a few candidates the scan runs first for at most 8*c
+// users; when it meets the limit (or the end) within that budget its
+// answer stands, else the candidates are checked. Either way the cost is at
+// most about twice that of the better plan.
+func (b *Backend) plan(ctx context.Context, m *matcher, c, limit int, cands func() []*record) ([]*record, error) {
+	if c > 256 {
+		hits, complete, err := b.scanBudget(ctx, m, limit, 8*c)
+		if err != nil || complete {
+			return hits, err
+		}
+	}
+	return b.finish(ctx, m, cands(), limit)
 }
 
 // finish checks the candidates (in any order, possibly repeated) and
