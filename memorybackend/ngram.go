@@ -93,6 +93,19 @@ func (x *ngramIndex) build(recs []*record) {
 	x.ids = make([]*record, len(recs))
 	x.post = make(map[uint32]*postings)
 	x.live = len(recs)
+	for id, r := range recs {
+		r.id = uint32(id)
+		x.ids[id] = r
+	}
+	if len(recs) >= 1<<16 {
+		x.buildFlat(recs)
+	} else {
+		x.buildMap(recs)
+	}
+}
+
+// buildMap is build for few users, with maps.
+func (x *ngramIndex) buildMap(recs []*record) {
 	var scratch []uint32
 	counts := make(map[uint32]int)
 	for _, r := range recs {
@@ -107,15 +120,55 @@ func (x *ngramIndex) build(recs []*record) {
 		x.post[g] = p
 	}
 	for id, r := range recs {
-		r.id = uint32(id)
-		x.ids[id] = r
 		scratch = grams(r.search, scratch[:0])
 		for _, g := range scratch {
-			p := x.post[g]
-			// Fill the reserved blocks in order.
-			blk := &p.blocks[p.n/postBlock]
-			*blk = append(*blk, uint32(id))
-			p.n++
+			x.post[g].fill(uint32(id))
+		}
+	}
+}
+
+// fill appends id to a list made by reserve.
+func (p *postings) fill(id uint32) {
+	blk := &p.blocks[p.n/postBlock]
+	*blk = append(*blk, id)
+	p.n++
+}
+
+// buildFlat is build for many users: the counts, the last user that
+// counted each trigram (for distinct trigrams without sorting) and the
+// list of each trigram live in flat arrays over the 2^24 trigrams (128 MiB
+// for the build, without pointers) instead of maps.
+func (x *ngramIndex) buildFlat(recs []*record) {
+	count := make([]int32, 1<<(8*ngramLen))
+	seen := make([]int32, len(count)) // id+1 of the last user that counted it
+	for id, r := range recs {
+		s, mark := r.search, int32(id+1)
+		for i := 0; i+ngramLen <= len(s); i++ {
+			if g := gram(s, i); seen[g] != mark {
+				seen[g] = mark
+				count[g]++
+			}
+		}
+	}
+	var lists []*postings
+	for g, c := range count {
+		if c == 0 {
+			continue
+		}
+		p := &postings{}
+		p.reserve(int(c))
+		x.post[uint32(g)] = p
+		count[g] = int32(len(lists)) // from here on: the list's index
+		lists = append(lists, p)
+	}
+	clear(seen)
+	for id, r := range recs {
+		s, mark := r.search, int32(id+1)
+		for i := 0; i+ngramLen <= len(s); i++ {
+			if g := gram(s, i); seen[g] != mark {
+				seen[g] = mark
+				lists[count[g]].fill(uint32(id))
+			}
 		}
 	}
 }
