@@ -107,8 +107,9 @@ func (b *Backend) prepare(users []User, recs []*record, now time.Time) []error {
 		go func() {
 			defer wg.Done()
 			var scratch []string
+			f := folder{}
 			for i := lo; i < hi; i++ {
-				recs[i], scratch, errs[i] = b.prepareOne(i, &users[i], now, scratch)
+				recs[i], scratch, errs[i] = b.prepareOne(i, &users[i], now, scratch, f)
 			}
 		}()
 	}
@@ -117,7 +118,7 @@ func (b *Backend) prepare(users []User, recs []*record, now time.Time) []error {
 }
 
 // prepareOne normalises and checks users[i] (in) and builds its record.
-func (b *Backend) prepareOne(i int, in *User, now time.Time, scratch []string) (*record, []string, error) {
+func (b *Backend) prepareOne(i int, in *User, now time.Time, scratch []string, f folder) (*record, []string, error) {
 	u, err := backend.NormalizeUser(in.CustomerUser, true)
 	if err != nil {
 		return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, err)
@@ -140,7 +141,7 @@ func (b *Backend) prepareOne(i int, in *User, now time.Time, scratch []string) (
 		}
 	}
 	r := &record{user: u, hash: in.PasswordHash}
-	scratch = r.derive(b.cfg.fields, scratch[:0])
+	scratch = r.derive(b.cfg.fields, scratch[:0], f)
 	return r, scratch, nil
 }
 

@@ -226,7 +226,7 @@ func (s *store) newRecord(u backend.CustomerUser, hash string) *record {
 
 // refresh recomputes the derived keys of r from r.user.
 func (s *store) refresh(r *record) {
-	s.scratch = r.derive(s.fields, s.scratch[:0])
+	s.scratch = r.derive(s.fields, s.scratch[:0], nil)
 	s.intern(r)
 }
 
@@ -307,10 +307,37 @@ func (s *store) removeEmail(r *record) {
 	}
 }
 
+// folder memoises backend.SearchFold of non-ASCII values for New, where
+// the same names and cities come back on thousands of users and the
+// Unicode transformation costs a microsecond each time. One per goroutine.
+type folder map[string]string
+
+// folderMax bounds a folder's size.
+const folderMax = 1 << 16
+
+func (f folder) fold(v string) string {
+	if f == nil {
+		return backend.SearchFold(v)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			if out, ok := f[v]; ok {
+				return out
+			}
+			out := backend.SearchFold(v)
+			if len(f) < folderMax {
+				f[v] = out
+			}
+			return out
+		}
+	}
+	return backend.SearchFold(v) // ASCII: its own fast path
+}
+
 // derive recomputes the derived keys of r from r.user; vals is scratch
-// space, returned for reuse. It touches nothing but r, so that New can run
-// it on several goroutines.
-func (r *record) derive(fields []fieldFunc, vals []string) []string {
+// space, returned for reuse. It touches nothing but r (and f, nil or the
+// caller's own), so that New can run it on several goroutines.
+func (r *record) derive(fields []fieldFunc, vals []string, f folder) []string {
 	r.loginKey = backend.IdentityKey(r.user.Login)
 	ids := r.user.AllCustomerIDs()
 	r.custKeys = make([]string, 0, len(ids)) // never reused: it may be shared
@@ -322,7 +349,7 @@ func (r *record) derive(fields []fieldFunc, vals []string) []string {
 	}
 	n := 0
 	for i, v := range vals {
-		vals[i] = backend.SearchFold(v)
+		vals[i] = f.fold(v)
 		n += len(fieldSep) + len(vals[i])
 	}
 	var b strings.Builder
