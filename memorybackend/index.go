@@ -2,9 +2,11 @@ package memorybackend
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -505,7 +507,8 @@ func (s *store) prefixRange(key string) (lo, hi cursor) {
 // no work for the garbage collector, which would otherwise trace every
 // entry on each cycle). Most comparisons end on the number.
 type sortKey struct {
-	pfx  uint64
+	pfx  uint64 // bytes 0-7 of the key
+	pfx2 uint64 // bytes 8-15
 	off  int64 // where the key is in the block of all search strings (prefix entries)
 	rank int32 // the user's place in login order (prefix entries), or in the input (logins)
 	n    int32 // the key's length
@@ -517,10 +520,19 @@ func keyPrefix(s string) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
+// newSortKey is the sort key of key (the caller sets off).
+func newSortKey(key string, rank int) sortKey {
+	k := sortKey{pfx: keyPrefix(key), rank: int32(rank), n: int32(len(key))}
+	if len(key) > 8 {
+		k.pfx2 = keyPrefix(key[8:])
+	}
+	return k
+}
+
 // compareSortKeys orders by key, then by rank; ka and kb are the keys of
-// a and b, read only when the numbers are equal and a key is longer than 8
-// bytes. Stored text never holds NUL, so two keys of at most 8 bytes with
-// the same number are equal.
+// a and b, read only when the numbers are equal and a key is longer than
+// 16 bytes. Stored text never holds NUL, so two keys of at most 16 bytes
+// with the same numbers are equal.
 func compareSortKeys(a, b sortKey, ka, kb func() string) int {
 	if a.pfx != b.pfx {
 		if a.pfx < b.pfx {
@@ -528,12 +540,47 @@ func compareSortKeys(a, b sortKey, ka, kb func() string) int {
 		}
 		return 1
 	}
-	if a.n > 8 || b.n > 8 {
-		if c := strings.Compare(ka()[min(8, a.n):], kb()[min(8, b.n):]); c != 0 {
+	if a.pfx2 != b.pfx2 {
+		if a.pfx2 < b.pfx2 {
+			return -1
+		}
+		return 1
+	}
+	if a.n > 16 || b.n > 16 {
+		if c := strings.Compare(ka()[min(16, a.n):], kb()[min(16, b.n):]); c != 0 {
 			return c
 		}
 	}
 	return int(a.rank) - int(b.rank)
+}
+
+// sortKeys sorts keys by cmp on every CPU (up to two halves sorted at once,
+// then merged): the sorts are most of New's work.
+func sortKeys(keys []sortKey, cmp func(a, b sortKey) int) []sortKey {
+	if len(keys) < 1<<16 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(keys, cmp)
+		return keys
+	}
+	half := len(keys) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		slices.SortFunc(keys[:half], cmp)
+	}()
+	slices.SortFunc(keys[half:], cmp)
+	wg.Wait()
+	out := make([]sortKey, 0, len(keys))
+	a, b := keys[:half], keys[half:]
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // build fills the ordered indexes from scratch; used by New, which already
@@ -542,10 +589,10 @@ func compareSortKeys(a, b sortKey, ka, kb func() string) int {
 func (s *store) build(recs []*record) {
 	keys := make([]sortKey, len(recs))
 	for i, r := range recs {
-		keys[i] = sortKey{pfx: keyPrefix(r.loginKey), rank: int32(i), n: int32(len(r.loginKey))}
+		keys[i] = newSortKey(r.loginKey, i)
 	}
 	// Login keys are unique: the rank never decides.
-	slices.SortFunc(keys, func(a, b sortKey) int {
+	keys = sortKeys(keys, func(a, b sortKey) int {
 		return compareSortKeys(a, b, func() string { return recs[a.rank].loginKey }, func() string { return recs[b.rank].loginKey })
 	})
 	sorted := make([]*record, len(keys))
@@ -568,12 +615,20 @@ func (s *store) build(recs []*record) {
 	for k, list := range s.byCustomer {
 		s.byCustomer[k] = slices.Clip(list)
 	}
+	// The two optional indexes are independent (the trigram build writes
+	// only record.id, which the prefix build never reads): built at once.
+	var wg sync.WaitGroup
+	if s.ngram != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ngram.build(sorted)
+		}()
+	}
 	if s.keepIndex {
 		s.buildPrefix(sorted, block, starts)
 	}
-	if s.ngram != nil {
-		s.ngram.build(sorted)
-	}
+	wg.Wait()
 }
 
 // buildPrefix fills the prefix index from the users in login order, whose
@@ -586,11 +641,13 @@ func (s *store) buildPrefix(sorted []*record, block string, starts []int64) {
 	keys := make([]sortKey, 0, n)
 	for i, r := range sorted {
 		fieldOffsets(r.search, func(off int, v string) {
-			keys = append(keys, sortKey{pfx: keyPrefix(v), off: starts[i] + int64(off), rank: int32(i), n: int32(len(v))})
+			k := newSortKey(v, i)
+			k.off = starts[i] + int64(off)
+			keys = append(keys, k)
 		})
 	}
 	keyOf := func(k *sortKey) string { return block[k.off : k.off+int64(k.n)] }
-	slices.SortFunc(keys, func(a, b sortKey) int {
+	keys = sortKeys(keys, func(a, b sortKey) int {
 		return compareSortKeys(a, b, func() string { return block[a.off : a.off+int64(a.n)] }, func() string { return block[b.off : b.off+int64(b.n)] })
 	})
 	s.prefix.load(len(keys), func(i int) prefixEntry {

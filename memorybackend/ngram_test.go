@@ -51,3 +51,31 @@ func TestNgramBuildFlat(t *testing.T) {
 		}
 	}
 }
+
+// TestSortKeysParallel checks the two-half sort New uses for many keys
+// against one plain sort: same order, ties decided by rank.
+func TestSortKeysParallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	words := make([]string, 1<<16+500)
+	keys := make([]sortKey, len(words))
+	for i := range words {
+		// Short and long keys, many equal: every branch of compareSortKeys.
+		words[i] = fmt.Sprintf("%s%d", strings.Repeat("k", r.IntN(20)), r.IntN(50))
+		keys[i] = newSortKey(words[i], i)
+	}
+	cmp := func(a, b sortKey) int {
+		return compareSortKeys(a, b, func() string { return words[a.rank] }, func() string { return words[b.rank] })
+	}
+	want := slices.Clone(keys)
+	slices.SortFunc(want, func(a, b sortKey) int {
+		if c := strings.Compare(words[a.rank], words[b.rank]); c != 0 {
+			return c
+		}
+		return int(a.rank) - int(b.rank)
+	})
+	got := sortKeys(keys, cmp)
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		require.Equal(t, want[i].rank, got[i].rank, "position %d", i)
+	}
+}
