@@ -509,9 +509,9 @@ func (s *store) prefixRange(key string) (lo, hi cursor) {
 type sortKey struct {
 	pfx  uint64 // bytes 0-7 of the key
 	pfx2 uint64 // bytes 8-15
-	off  int64 // where the key is in the block of all search strings (prefix entries)
-	rank int32 // the user's place in login order (prefix entries), or in the input (logins)
-	n    int32 // the key's length
+	off  int64  // where the key is in the block of all search strings (prefix entries)
+	rank int32  // the user's place in login order (prefix entries), or in the input (logins)
+	n    int32  // the key's length
 }
 
 func keyPrefix(s string) uint64 {
