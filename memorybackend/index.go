@@ -191,6 +191,9 @@ type store struct {
 	// field value, sorted by key: a word's candidates are one seek away.
 	prefix    seq[prefixEntry]
 	keepIndex bool
+	// fewCandidates is how many index candidates are always checked
+	// rather than weighed against a scan (Backend.plan); tests lower it.
+	fewCandidates int
 	// ngram is the trigram index of Config.NGramIndex; nil when off.
 	ngram   *ngramIndex
 	scratch []string
@@ -209,6 +212,8 @@ func newStore(fields []fieldFunc, prefixIndex, ngram bool, n int) *store {
 		byCustomer: make(map[string][]*record),
 		custIntern: make(map[string][]string),
 		keepIndex:  prefixIndex,
+		// 256: a sample of 64 (plan) is then at most a quarter of the work.
+		fewCandidates: 256,
 	}
 	if ngram {
 		s.ngram = newNgramIndex()

@@ -327,16 +327,24 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 				cands = append(cands, r)
 			}
 		}
-		hits, err := b.plan(ctx, m, len(cands), limit, func() []*record { return cands })
+		hits, err := b.plan(ctx, m, len(cands), limit, func(k int) []*record {
+			if k < 0 {
+				return cands
+			}
+			return cands[:min(k, len(cands))]
+		})
 		return hits, true, err
 	case best >= 0:
 		if best == 0 {
 			return []*record{}, true, nil
 		}
-		hits, err := b.plan(ctx, m, best, limit, func() []*record {
-			cands := make([]*record, 0, best)
+		hits, err := b.plan(ctx, m, best, limit, func(k int) []*record {
+			if k < 0 || k > best {
+				k = best
+			}
+			cands := make([]*record, 0, k)
 			b.s.prefix.ascend(lo, func(e *prefixEntry) bool {
-				if len(cands) == best {
+				if len(cands) == k {
 					return false
 				}
 				cands = append(cands, e.rec)
@@ -349,24 +357,43 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 	return nil, false, nil
 }
 
-// plan answers from c index candidates (given by cands) or from a scan in
-// login order, whichever is cheaper. Checking a candidate costs about as
-// much as scanning 8 users (cache misses on the record and its string, and
-// a share of the sort, against an AND on a sequential slot and rarely a
-// strings.Contains: BenchmarkScale), but how soon a scan meets limit hits
-// depends on where in login order the hits are, which no count tells. So
-// with more than a few candidates the scan runs first for at most 8*c
-// users; when it meets the limit (or the end) within that budget its
-// answer stands, else the candidates are checked. Either way the cost is at
-// most about twice that of the better plan.
-func (b *Backend) plan(ctx context.Context, m *matcher, c, limit int, cands func() []*record) ([]*record, error) {
-	if c > 256 {
-		hits, complete, err := b.scanBudget(ctx, m, limit, 8*c)
-		if err != nil || complete {
-			return hits, err
+// plan answers from c index candidates or from a scan in login order,
+// whichever is cheaper; cands(k) gives the first k candidates (k < 0: all).
+//
+// Checking a candidate costs about as much as scanning 8 users (cache
+// misses on the record and its string, and a share of the sort, against an
+// AND on a sequential slot and rarely a strings.Contains: BenchmarkScale).
+// When checking them would cost as much as scanning every user (8c >= n),
+// the scan runs. Otherwise the first candidates are checked as a sample: with h
+// hits estimated among the c candidates, a scan meets the limit after about
+// limit*n/h users. When that is the cheaper plan the scan runs, bounded to
+// twice the estimate (hits may sit late in login order, which no sample
+// tells), and the candidates are checked only when it does not finish.
+func (b *Backend) plan(ctx context.Context, m *matcher, c, limit int, cands func(k int) []*record) ([]*record, error) {
+	const candidateCost, sampleSize = 8, 64
+	n := b.s.len()
+	switch {
+	case c <= b.s.fewCandidates:
+		return b.finish(ctx, m, cands(-1), limit)
+	case candidateCost*c >= n:
+		return b.scan(ctx, m, limit)
+	}
+	sample := cands(sampleSize)
+	hits := 0
+	for _, r := range sample {
+		if m.matchRec(r) {
+			hits++
 		}
 	}
-	return b.finish(ctx, m, cands(), limit)
+	if est := hits * c / len(sample); est > 0 {
+		if need := limit * n / est; need < candidateCost*c {
+			hits, complete, err := b.scanBudget(ctx, m, limit, 2*need+1024)
+			if err != nil || complete {
+				return hits, err
+			}
+		}
+	}
+	return b.finish(ctx, m, cands(-1), limit)
 }
 
 // finish checks the candidates (in any order, possibly repeated) and

@@ -138,6 +138,12 @@ func TestSearchMatchesModel(t *testing.T) {
 				initial = append(initial, User{CustomerUser: randomUser(login(i))})
 			}
 			b := newBackend(t, Config{MatchPrefix: prefix, NGramIndex: mode.ngram, Users: initial})
+			if mode.ngram {
+				// Weigh small candidate sets against a scan too (sample,
+				// bounded scan, fallback), which 1,200 users otherwise never
+				// reach.
+				b.s.fewCandidates = 8
+			}
 			for _, u := range initial {
 				got, err := b.Get(ctx, u.Login)
 				require.NoError(t, err)
