@@ -118,8 +118,8 @@ func checkNgram(t testing.TB, s *store, order []slot) {
 		return
 	}
 	live := 0
-	for id, r := range x.ids {
-		if r != nil {
+	for id := range x.ids.n {
+		if r := x.ids.get(uint32(id)); r != nil {
 			live++
 			require.Equal(t, uint32(id), r.id, "id of %q", r.user.Login)
 			require.Same(t, r, s.byLogin[r.loginKey], "id %d holds a stored user", id)
@@ -144,7 +144,7 @@ func checkNgram(t testing.TB, s *store, order []slot) {
 		dead := 0
 		tri := string([]byte{byte(g >> 16), byte(g >> 8), byte(g)})
 		for _, id := range ids {
-			if r := x.ids[id]; r == nil {
+			if r := x.ids.get(id); r == nil {
 				dead++
 			} else if !strings.Contains(r.search, tri) {
 				t.Fatalf("user %q in list %06x without the trigram", r.user.Login, g)

@@ -20,7 +20,7 @@ import (
 // id), and a list is compacted when more than half of it is dead, so that
 // both writes are O(trigrams per user) apart from that amortised compaction.
 type ngramIndex struct {
-	ids  []*record // by id; nil once removed
+	ids  idTable // by id; nil once removed
 	post map[uint32]*postings
 	live int
 }
@@ -66,6 +66,29 @@ func (p *postings) each(fn func(id uint32)) {
 	}
 }
 
+// idTable maps ids to users, in blocks of idBlock, so that adding a user
+// never copies the whole table (8 MB at a million users).
+type idTable struct {
+	blocks [][]*record
+	n      int
+}
+
+const idBlock = 4096
+
+func (t *idTable) get(id uint32) *record { return t.blocks[id/idBlock][id%idBlock] }
+
+func (t *idTable) set(id uint32, r *record) { t.blocks[id/idBlock][id%idBlock] = r }
+
+func (t *idTable) add(r *record) uint32 {
+	if k := len(t.blocks); k == 0 || len(t.blocks[k-1]) == idBlock {
+		t.blocks = append(t.blocks, make([]*record, 0, idBlock))
+	}
+	last := &t.blocks[len(t.blocks)-1]
+	*last = append(*last, r)
+	t.n++
+	return uint32(t.n - 1)
+}
+
 // ngramLen is the length of the indexed n-grams.
 const ngramLen = 3
 
@@ -90,12 +113,11 @@ func newNgramIndex() *ngramIndex { return &ngramIndex{post: make(map[uint32]*pos
 // build indexes recs (in login order) from scratch, with posting lists of
 // exactly the needed size: one pass counts, a second one fills.
 func (x *ngramIndex) build(recs []*record) {
-	x.ids = make([]*record, len(recs))
+	x.ids = idTable{}
 	x.post = make(map[uint32]*postings)
 	x.live = len(recs)
-	for id, r := range recs {
-		r.id = uint32(id)
-		x.ids[id] = r
+	for _, r := range recs {
+		r.id = x.ids.add(r)
 	}
 	if len(recs) >= 1<<16 {
 		x.buildFlat(recs)
@@ -175,11 +197,10 @@ func (x *ngramIndex) buildFlat(recs []*record) {
 
 // add gives r a fresh id and indexes its search string.
 func (x *ngramIndex) add(r *record, scratch []uint32) []uint32 {
-	if len(x.ids) >= 1<<32-1 || len(x.ids) > 2*x.live+1<<16 {
+	if x.ids.n >= 1<<32-1 || x.ids.n > 2*x.live+1<<16 {
 		x.renumber()
 	}
-	r.id = uint32(len(x.ids))
-	x.ids = append(x.ids, r)
+	r.id = x.ids.add(r)
 	x.live++
 	scratch = grams(r.search, scratch[:0])
 	for _, g := range scratch {
@@ -196,13 +217,13 @@ func (x *ngramIndex) add(r *record, scratch []uint32) []uint32 {
 // remove marks r's entries dead (r.search must still be the indexed
 // string) and compacts the lists that became mostly dead.
 func (x *ngramIndex) remove(r *record, scratch []uint32) []uint32 {
-	x.ids[r.id] = nil
+	x.ids.set(r.id, nil)
 	x.live--
 	scratch = grams(r.search, scratch[:0])
 	for _, g := range scratch {
 		p := x.post[g]
 		if p.dead++; p.dead*2 > p.n {
-			p.compact(x.ids)
+			p.compact(&x.ids)
 			if p.n == 0 {
 				delete(x.post, g)
 			}
@@ -212,11 +233,11 @@ func (x *ngramIndex) remove(r *record, scratch []uint32) []uint32 {
 }
 
 // compact drops the dead entries of p.
-func (p *postings) compact(ids []*record) {
+func (p *postings) compact(ids *idTable) {
 	var live postings
 	live.reserve(p.n - p.dead)
 	p.each(func(id uint32) {
-		if ids[id] != nil {
+		if ids.get(id) != nil {
 			live.add(id)
 		}
 	})
@@ -228,9 +249,11 @@ func (p *postings) compact(ids []*record) {
 // amortised O(1) per write.
 func (x *ngramIndex) renumber() {
 	recs := make([]*record, 0, x.live)
-	for _, r := range x.ids {
-		if r != nil {
-			recs = append(recs, r)
+	for _, blk := range x.ids.blocks {
+		for _, r := range blk {
+			if r != nil {
+				recs = append(recs, r)
+			}
 		}
 	}
 	x.build(recs)

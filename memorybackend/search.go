@@ -323,7 +323,7 @@ func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*
 		ids := b.s.ngram.candidates(lits)
 		cands := make([]*record, 0, len(ids))
 		for _, id := range ids {
-			if r := b.s.ngram.ids[id]; r != nil {
+			if r := b.s.ngram.ids.get(id); r != nil {
 				cands = append(cands, r)
 			}
 		}
