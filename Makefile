@@ -52,4 +52,4 @@ bench:
 # mode builds 1M users (a few minutes in all). BENCHMARKS.md reports it.
 .PHONY: bench-mem-scale
 bench-mem-scale:
-	CUSTOMERUSER_SCALE=1 $(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime=1x -timeout 60m ./memorybackend/
+	CUSTOMERUSER_SCALE=$${CUSTOMERUSER_SCALE:-1000000} $(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime=1x -timeout 60m ./memorybackend/
