@@ -54,51 +54,35 @@ func New(cfg Config) (*Backend, error) {
 
 // load normalises, hashes and indexes the initial users.
 func (b *Backend) load(users []User) error {
-	st := newStore(b.cfg.fields, b.cfg.prefix, len(users))
+	st := newStore(b.cfg.fields, b.cfg.prefix, b.cfg.ngram, len(users))
 	recs := make([]*record, len(users))
 	now := b.now()
+	errs := b.prepare(users, recs, now)
 	var toHash []int
 	for i, in := range users {
-		u, err := backend.NormalizeUser(in.CustomerUser, true)
-		if err != nil {
-			return fmt.Errorf("Config.Users[%d]: %w", i, err)
+		// In input order, so that the first bad user is the one reported.
+		if errs[i] != nil {
+			return errs[i]
 		}
-		u.CreatedAt, u.ChangedAt = in.CreatedAt.Round(0), in.ChangedAt.Round(0)
-		if u.CreatedAt.IsZero() {
-			u.CreatedAt = now
-		}
-		if u.ChangedAt.IsZero() {
-			u.ChangedAt = u.CreatedAt
-		}
-		switch {
-		case in.Password != "" && in.PasswordHash != "":
-			return fmt.Errorf("Config.Users[%d]: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
-		case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
-			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
-		case in.Password != "":
-			if err := backend.CheckPassword(in.Password); err != nil {
-				return fmt.Errorf("Config.Users[%d]: %w", i, err)
-			}
+		r := recs[i]
+		if in.Password != "" {
 			toHash = append(toHash, i)
 		}
-		r := st.newRecord(u, in.PasswordHash)
+		st.intern(r)
 		if o, dup := st.byLogin[r.loginKey]; dup {
-			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, u.Login)
+			return fmt.Errorf("Config.Users[%d]: %w (%q, %q)", i, backend.ErrDuplicateLogin, o.user.Login, r.user.Login)
 		}
-		if !b.cfg.dupEmail && len(st.byEmail[r.emailKey]) > 0 {
-			return fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, backend.ErrDuplicateEmail)
+		if !b.cfg.dupEmail && st.byEmail[r.emailKey()] != nil {
+			return fmt.Errorf("Config.Users[%d] (%q): %w", i, r.user.Login, backend.ErrDuplicateEmail)
 		}
-		// Reserve the keys now so that later users are checked against them;
-		// build replaces the maps' contents with the same records.
+		// Reserve the keys now so that later users are checked against
+		// them; build puts the lists of shared emails in login order.
 		st.byLogin[r.loginKey] = r
-		st.byEmail[r.emailKey] = append(st.byEmail[r.emailKey], r)
-		recs[i] = r
+		st.reserveEmail(r)
 	}
 	if err := b.hashAll(users, recs, toHash); err != nil {
 		return err
 	}
-	clear(st.byLogin)
-	clear(st.byEmail)
 	st.build(recs)
 	b.s = st
 	for _, r := range recs {
@@ -107,6 +91,58 @@ func (b *Backend) load(users []User) error {
 		}
 	}
 	return nil
+}
+
+// prepare normalises and checks every user and builds its record, on
+// every CPU: the work of New that needs no index. It returns the error of
+// each user (nil when fine).
+func (b *Backend) prepare(users []User, recs []*record, now time.Time) []error {
+	errs := make([]error, len(users))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(users)/4096))
+	per := (len(users) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*per, min(len(users), (w+1)*per)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []string
+			f := folder{}
+			for i := lo; i < hi; i++ {
+				recs[i], scratch, errs[i] = b.prepareOne(i, &users[i], now, scratch, f)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// prepareOne normalises and checks users[i] (in) and builds its record.
+func (b *Backend) prepareOne(i int, in *User, now time.Time, scratch []string, f folder) (*record, []string, error) {
+	u, err := backend.NormalizeUser(in.CustomerUser, true)
+	if err != nil {
+		return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, err)
+	}
+	u.CreatedAt, u.ChangedAt = in.CreatedAt.Round(0), in.ChangedAt.Round(0)
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = now
+	}
+	if u.ChangedAt.IsZero() {
+		u.ChangedAt = u.CreatedAt
+	}
+	switch {
+	case in.Password != "" && in.PasswordHash != "":
+		return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, &backend.ValidationError{Field: backend.FieldPassword, Reason: "both Password and PasswordHash given"})
+	case in.PasswordHash != "" && password.Identify(in.PasswordHash) == password.SchemeUnknown:
+		return nil, scratch, fmt.Errorf("Config.Users[%d] (%q): %w", i, u.Login, &backend.ValidationError{Field: "PasswordHash", Reason: "malformed or unsupported hash format"})
+	case in.Password != "":
+		if err := backend.CheckPassword(in.Password); err != nil {
+			return nil, scratch, fmt.Errorf("Config.Users[%d]: %w", i, err)
+		}
+	}
+	r := &record{user: u, hash: in.PasswordHash}
+	scratch = r.derive(b.cfg.fields, scratch[:0], f)
+	return r, scratch, nil
 }
 
 // hashAll hashes the plain passwords of users[idx] on every CPU.
@@ -174,7 +210,7 @@ func (b *Backend) ReadOnly() bool { return b.cfg.readOnly }
 func (b *Backend) Len() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.s.order)
+	return b.s.len()
 }
 
 func (b *Backend) fail(op string, err error) error { return backend.OpError(b.cfg.name, op, err) }
@@ -286,7 +322,7 @@ func (b *Backend) checkFree(u backend.CustomerUser, self *record) error {
 		}
 	}
 	if !b.cfg.dupEmail {
-		for _, o := range b.s.byEmail[backend.IdentityKey(u.Email)] {
+		for _, o := range b.s.emails(backend.IdentityKey(u.Email)) {
 			if o != self {
 				return backend.ErrDuplicateEmail
 			}
@@ -341,7 +377,7 @@ func (b *Backend) Update(ctx context.Context, login string, u backend.CustomerUs
 	if u.Login == "" {
 		u.Login = r.user.Login
 	}
-	if backend.IdentityKey(u.Email) == r.emailKey {
+	if backend.IdentityKey(u.Email) == r.emailKey() {
 		// An unchanged address is never a conflict, even if duplicates were
 		// allowed when it was stored.
 		if o := b.s.byLogin[backend.IdentityKey(u.Login)]; o != nil && o != r {

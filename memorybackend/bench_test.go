@@ -131,9 +131,9 @@ func BenchmarkGet(b *testing.B) {
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
-		m := make(map[string]*backend.CustomerUser, len(be.s.order))
-		for _, sl := range be.s.order {
-			m[sl.rec.loginKey] = &sl.rec.user
+		m := make(map[string]*backend.CustomerUser, be.s.len())
+		for _, r := range be.s.byLogin {
+			m[r.loginKey] = &r.user
 		}
 		var sink backend.CustomerUser
 		b.ReportAllocs()
@@ -214,9 +214,9 @@ func BenchmarkSearchPrefix(b *testing.B) {
 func BenchmarkSearchAfter(b *testing.B) {
 	be, pre, _ := benchSetup(b)
 	be.mu.RLock()
-	first := be.s.order[0].rec.user.Login
-	late := be.s.order[len(be.s.order)-300].rec.user.Login
-	middle := be.s.order[len(be.s.order)/2].rec.user.Login
+	first := be.s.order.nth(0).rec.user.Login
+	late := be.s.order.nth(be.s.len() - 300).rec.user.Login
+	middle := be.s.order.nth(be.s.len() / 2).rec.user.Login
 	be.mu.RUnlock()
 	for _, tc := range []struct {
 		name string

@@ -16,10 +16,10 @@ import (
 // TestConcurrentUse runs 50 goroutines of mixed reads and writes (run it with
 // -race) and then checks that every index still agrees with the data.
 func TestConcurrentUse(t *testing.T) {
-	for _, prefix := range []bool{false, true} {
-		t.Run(fmt.Sprintf("prefix=%v", prefix), func(t *testing.T) {
+	for _, mode := range []struct{ prefix, ngram bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("prefix=%v/ngram=%v", mode.prefix, mode.ngram), func(t *testing.T) {
 			ctx := context.Background()
-			b := newBackend(t, Config{MatchPrefix: prefix, AutoLoginPrefix: "auto"})
+			b := newBackend(t, Config{MatchPrefix: mode.prefix, NGramIndex: mode.ngram, AutoLoginPrefix: "auto"})
 			for i := range 20 {
 				_, err := b.Add(ctx, person(fmt.Sprintf("seed%02d", i), "Seed", "User", fmt.Sprintf("seed%02d@example.com", i), "ACME"), "pw")
 				require.NoError(t, err)
@@ -46,6 +46,9 @@ func TestConcurrentUse(t *testing.T) {
 							}
 						case 3:
 							_, err = b.Search(ctx, backend.Query{Search: "user seed"})
+							if err == nil {
+								_, err = b.Search(ctx, backend.Query{Search: fmt.Sprintf("changed%d", g)})
+							}
 						case 4:
 							_, err = b.Authenticate(ctx, login, "pw")
 						case 5:

@@ -26,6 +26,16 @@ type Config struct {
 	// instead of any substring (the index-friendly mode of the SQL and LDAP
 	// backends). It also builds a sorted index of the search field values.
 	MatchPrefix bool
+	// NGramIndex keeps a trigram index of the search field values, so that
+	// a search word of three characters or more is answered from the users
+	// holding all its trigrams instead of a scan of every user (at a
+	// million users: a rare word in a few milliseconds instead of tens).
+	// It costs memory (about 220 bytes per user with the default search
+	// fields) and a few microseconds per write; the ids of changed users
+	// are reclaimed by a rebuild of the index (O(n), about a second at a
+	// million users) once there have been about as many updates as users.
+	// Off by default.
+	NGramIndex bool
 	// DefaultLimit caps results when Query.Limit is 0; default 250
 	// (backend.DefaultLimit). Negative values are an error.
 	DefaultLimit int
@@ -141,6 +151,7 @@ type settings struct {
 	name         string
 	readOnly     bool
 	prefix       bool
+	ngram        bool
 	defaultLimit int
 	autoPrefix   string
 	dupEmail     bool
@@ -157,6 +168,7 @@ func (c Config) settings() (settings, error) {
 		name:         strings.TrimSpace(c.Name),
 		readOnly:     c.ReadOnly,
 		prefix:       c.MatchPrefix,
+		ngram:        c.NGramIndex,
 		defaultLimit: c.DefaultLimit,
 		autoPrefix:   strings.TrimSpace(c.AutoLoginPrefix),
 		dupEmail:     c.AllowDuplicateEmail,

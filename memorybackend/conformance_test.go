@@ -20,6 +20,8 @@ func TestConformance(t *testing.T) {
 	}{
 		{"default", memorybackend.Config{}},
 		{"prefix", memorybackend.Config{MatchPrefix: true}},
+		{"ngram", memorybackend.Config{NGramIndex: true}},
+		{"prefix-ngram", memorybackend.Config{MatchPrefix: true, NGramIndex: true}},
 		{"read-only", memorybackend.Config{ReadOnly: true}},
 		{"auto-login", memorybackend.Config{AutoLoginPrefix: "cust", AllowDuplicateEmail: true, DefaultLimit: 30}},
 	} {

@@ -2,10 +2,8 @@ package memorybackend
 
 import (
 	"context"
-	"math/bits"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -38,6 +36,9 @@ type matcher struct {
 	email          string // identity key; "" = no criterion
 	hasEmail       bool
 	after          string // identity key of Query.After; "" = from the start
+	// need holds the bits every matching slot's mask has (charMask of the
+	// positive words, validBit unless IncludeInvalid).
+	need uint64
 }
 
 func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
@@ -56,6 +57,12 @@ func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
 			}
 		}
 		m.terms = append(m.terms, c)
+		if !c.negate && !c.never {
+			m.need |= termMask(t.Pattern, prefix)
+		}
+	}
+	if !m.includeInvalid {
+		m.need |= validBit
 	}
 	if l := backend.IdentityKey(q.Login); l != "" {
 		m.login = backend.NewPattern(l)
@@ -69,6 +76,22 @@ func compile(q backend.Query, expr backend.SearchExpr, prefix bool) *matcher {
 		m.email, m.hasEmail = e, true
 	}
 	m.after = backend.IdentityKey(q.After)
+	return m
+}
+
+// termMask is the charMask bits a slot must have for the folded pattern
+// to match it.
+func termMask(p backend.Pattern, prefix bool) uint64 {
+	if prefix {
+		if p.Parts[0] == "" {
+			return 0
+		}
+		return charBit(p.Parts[0][0])
+	}
+	var m uint64
+	for _, part := range p.Parts {
+		m |= charMask(part, false)
+	}
 	return m
 }
 
@@ -88,19 +111,19 @@ func (m *matcher) matchTerm(t *term, search string) bool {
 	return hit
 }
 
-// match evaluates every criterion against the user in sl.
-func (m *matcher) match(sl *slot) bool {
-	if !m.includeInvalid && !sl.valid {
+// match evaluates every criterion against the user r, whose search string
+// and validity are given (from a slot of the scan, or from r itself).
+func (m *matcher) match(search string, valid bool, r *record) bool {
+	if !m.includeInvalid && !valid {
 		return false
 	}
 	for i := range m.terms {
 		t := &m.terms[i]
-		if m.matchTerm(t, sl.search) == t.negate {
+		if m.matchTerm(t, search) == t.negate {
 			return false
 		}
 	}
-	r := sl.rec
-	if m.hasEmail && r.emailKey != m.email {
+	if m.hasEmail && r.emailKey() != m.email {
 		return false
 	}
 	if m.login.Parts != nil {
@@ -113,6 +136,11 @@ func (m *matcher) match(sl *slot) bool {
 		}
 	}
 	return m.customerID.Parts == nil || m.matchCustomerID(r)
+}
+
+// matchRec is match for a record reached through an index.
+func (m *matcher) matchRec(r *record) bool {
+	return m.match(r.search, r.user.Valid == backend.Valid, r)
 }
 
 func (m *matcher) matchCustomerID(r *record) bool {
@@ -131,10 +159,11 @@ func (m *matcher) matchCustomerID(r *record) bool {
 // as substrings, or as prefixes with MatchPrefix.
 //
 // The cheapest access path is chosen: the login, email or customer-ID index
-// for exact Login, Email or CustomerID criteria, in prefix mode the sorted
-// prefix index for the most selective word, otherwise a scan in login order
-// that stops at the limit. Every path starts at q.After's place in login
-// order (a binary search), never at the first user.
+// for exact Login, Email or CustomerID criteria; for a selective word the
+// prefix index (MatchPrefix) or the trigram index (NGramIndex), whose
+// candidates are checked and put in login order; otherwise a scan in login
+// order that stops at the limit. Every path starts at q.After's place in
+// login order (a seek), never at the first user.
 func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.CustomerUser, error) {
 	const op = "search"
 	if err := b.begin(ctx, false); err != nil {
@@ -152,20 +181,20 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	start := b.s.start(m.after)
 	var hits []*record
 	switch {
 	case m.loginExact:
-		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && r.pos >= start && m.match(&b.s.order[r.pos]) {
+		if r := b.s.byLogin[m.login.Parts[0]]; r != nil && (m.after == "" || r.loginKey > m.after) && m.matchRec(r) {
 			hits = append(hits, r)
 		}
 	case m.hasEmail:
-		hits, err = b.walk(ctx, m, from(b.s.byEmail[m.email], start), limit)
+		hits, err = b.walk(ctx, m, from(b.s.emails(m.email), m.after), limit)
 	case m.customerExact:
-		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], start), limit)
+		hits, err = b.walk(ctx, m, from(b.s.byCustomer[m.customerID.Parts[0]], m.after), limit)
 	default:
-		if hits, err = b.searchIndexed(ctx, m, start, limit); err == nil && hits == nil {
-			hits, err = b.scan(ctx, m, start, limit)
+		var indexed bool
+		if hits, indexed, err = b.searchIndexed(ctx, m, limit); err == nil && !indexed {
+			hits, err = b.scan(ctx, m, limit)
 		}
 	}
 	if err != nil {
@@ -178,13 +207,12 @@ func (b *Backend) Search(ctx context.Context, q backend.Query) ([]backend.Custom
 	return out, nil
 }
 
-// start is the position in order of the first login after the cursor with
-// identity key after ("" = 0).
-func (s *store) start(after string) int {
-	if after == "" {
-		return 0
+// start is the position in order of the first login after the cursor m.after.
+func (b *Backend) start(m *matcher) cursor {
+	if m.after == "" {
+		return cursor{}
 	}
-	return sort.Search(len(s.order), func(i int) bool { return s.order[i].rec.loginKey > after })
+	return b.s.orderSeek(m.after, true)
 }
 
 // walk checks the users of an index list (in login order) and stops at the limit.
@@ -196,7 +224,7 @@ func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit in
 				return nil, err
 			}
 		}
-		if m.match(&b.s.order[r.pos]) {
+		if m.matchRec(r) {
 			hits = append(hits, r)
 			if len(hits) == limit {
 				break
@@ -206,94 +234,206 @@ func (b *Backend) walk(ctx context.Context, m *matcher, list []*record, limit in
 	return hits, nil
 }
 
-// scan walks the users in login order from start and stops at the limit.
-func (b *Backend) scan(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
+// scan walks the users in login order from the cursor and stops at the limit.
+func (b *Backend) scan(ctx context.Context, m *matcher, limit int) ([]*record, error) {
+	hits, _, err := b.scanBudget(ctx, m, limit, -1)
+	return hits, err
+}
+
+// scanBudget is scan that gives up after budget users (-1: no budget);
+// complete reports whether it met the limit or the last user.
+func (b *Backend) scanBudget(ctx context.Context, m *matcher, limit, budget int) ([]*record, bool, error) {
 	hits := make([]*record, 0, min(limit, 64))
-	order := b.s.order[start:]
-	for i := range order {
+	var err error
+	i, complete := 0, true
+	b.s.order.ascend(b.start(m), func(sl *slot) bool {
+		if i++; i%ctxCheckEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		if i == budget {
+			complete = false
+			return false
+		}
+		if sl.mask&m.need == m.need && m.match(sl.search, sl.mask&validBit != 0, sl.rec) {
+			hits = append(hits, sl.rec)
+			return len(hits) < limit
+		}
+		return true
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return hits, complete, nil
+}
+
+// searchIndexed answers q from the prefix index or the trigram index when
+// a positive word narrows the users down to few enough candidates. It
+// reports false when a scan is the better plan.
+func (b *Backend) searchIndexed(ctx context.Context, m *matcher, limit int) ([]*record, bool, error) {
+	n := b.s.len()
+	// The prefix index: the range of the positive word with the fewest entries.
+	var lo cursor
+	best := -1
+	if b.s.keepIndex {
+		for i := range m.terms {
+			t := &m.terms[i]
+			if t.negate || t.pat.Parts[0] == "" {
+				continue
+			}
+			l, h := b.s.prefixRange(t.pat.Parts[0])
+			if c := b.s.prefix.distance(l, h); best < 0 || c < best {
+				lo, best = l, c
+			}
+		}
+	}
+	// The trigram index: the literals of the positive words.
+	var lits []string
+	grams := -1
+	if b.s.ngram != nil {
+		for i := range m.terms {
+			t := &m.terms[i]
+			if t.negate {
+				continue
+			}
+			if !t.wild {
+				lits = append(lits, t.needle)
+				continue
+			}
+			for j, p := range t.pat.Parts {
+				if j == 0 && m.prefix && p != "" {
+					p = fieldSep + p
+				}
+				lits = append(lits, p)
+			}
+		}
+		if c, ok := b.s.ngram.estimate(lits); ok {
+			grams = c
+		}
+	}
+	if grams > n/4 {
+		grams = -1 // a frequent trigram: intersecting long lists is no gain
+	}
+	switch {
+	case grams >= 0 && (best < 0 || grams < best):
+		if grams == 0 {
+			return []*record{}, true, nil
+		}
+		ids := b.s.ngram.candidates(lits)
+		cands := make([]*record, 0, len(ids))
+		for _, id := range ids {
+			if r := b.s.ngram.ids.get(id); r != nil {
+				cands = append(cands, r)
+			}
+		}
+		hits, err := b.plan(ctx, m, len(cands), limit, func(k int) []*record {
+			if k < 0 {
+				return cands
+			}
+			return cands[:min(k, len(cands))]
+		})
+		return hits, true, err
+	case best >= 0:
+		if best == 0 {
+			return []*record{}, true, nil
+		}
+		hits, err := b.plan(ctx, m, best, limit, func(k int) []*record {
+			if k < 0 || k > best {
+				k = best
+			}
+			cands := make([]*record, 0, k)
+			b.s.prefix.ascend(lo, func(e *prefixEntry) bool {
+				if len(cands) == k {
+					return false
+				}
+				cands = append(cands, e.rec)
+				return true
+			})
+			return cands
+		})
+		return hits, true, err
+	}
+	return nil, false, nil
+}
+
+// plan answers from c index candidates or from a scan in login order,
+// whichever is cheaper; cands(k) gives the first k candidates (k < 0: all).
+//
+// Checking a candidate costs about as much as scanning 8 users (cache
+// misses on the record and its string, and a share of the sort, against an
+// AND on a sequential slot and rarely a strings.Contains: BenchmarkScale).
+// When checking them would cost as much as scanning every user (8c >= n),
+// the scan runs. Otherwise the first candidates are checked as a sample: with h
+// hits estimated among the c candidates, a scan meets the limit after about
+// limit*n/h users. When that is the cheaper plan the scan runs, bounded to
+// twice the estimate (hits may sit late in login order, which no sample
+// tells), and the candidates are checked only when it does not finish.
+func (b *Backend) plan(ctx context.Context, m *matcher, c, limit int, cands func(k int) []*record) ([]*record, error) {
+	const candidateCost, sampleSize = 8, 64
+	n := b.s.len()
+	switch {
+	case c <= b.s.fewCandidates:
+		return b.finish(ctx, m, cands(-1), limit)
+	case candidateCost*c >= n:
+		return b.scan(ctx, m, limit)
+	}
+	sample := cands(sampleSize)
+	hits := 0
+	for _, r := range sample {
+		if m.matchRec(r) {
+			hits++
+		}
+	}
+	if est := hits * c / len(sample); est > 0 {
+		if need := limit * n / est; need < candidateCost*c {
+			hits, complete, err := b.scanBudget(ctx, m, limit, 2*need+1024)
+			if err != nil || complete {
+				return hits, err
+			}
+		}
+	}
+	return b.finish(ctx, m, cands(-1), limit)
+}
+
+// finish checks the candidates (in any order, possibly repeated) and
+// returns the first limit hits in login order. The hits are sorted on the
+// first 8 bytes of their login keys, kept beside them, so that the sort
+// reads a record again only on a tie.
+func (b *Backend) finish(ctx context.Context, m *matcher, cands []*record, limit int) ([]*record, error) {
+	type hit struct {
+		pfx uint64
+		r   *record
+	}
+	var hits []hit
+	for i, r := range cands {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if sl := &order[i]; m.match(sl) {
-			hits = append(hits, sl.rec)
-			if len(hits) == limit {
-				break
+		if (m.after == "" || r.loginKey > m.after) && m.matchRec(r) {
+			hits = append(hits, hit{keyPrefix(r.loginKey), r})
+		}
+	}
+	slices.SortFunc(hits, func(x, y hit) int {
+		if x.pfx != y.pfx {
+			if x.pfx < y.pfx {
+				return -1
 			}
+			return 1
+		}
+		return strings.Compare(x.r.loginKey, y.r.loginKey)
+	})
+	out := cands[:0]
+	for i, h := range hits {
+		if len(out) == limit {
+			break
+		}
+		if i == 0 || h.r != hits[i-1].r {
+			out = append(out, h.r)
 		}
 	}
-	return hits, nil
-}
-
-// bitsetPool recycles the candidate sets of indexed searches.
-var bitsetPool = sync.Pool{New: func() any { return new([]uint64) }}
-
-// searchIndexed answers q from the prefix index when a positive word with a
-// literal start narrows the users down to a small enough candidate set. It
-// returns nil hits when a scan is the better plan.
-//
-// The candidates are marked in a bitset over login positions, so walking the
-// set visits them in result order and can stop at the limit without sorting.
-func (b *Backend) searchIndexed(ctx context.Context, m *matcher, start, limit int) ([]*record, error) {
-	if !b.s.keepIndex {
-		return nil, nil
-	}
-	lo, hi, found := 0, 0, false
-	for i := range m.terms {
-		t := &m.terms[i]
-		if t.negate || t.pat.Parts[0] == "" {
-			continue
-		}
-		l, h := b.s.prefixRange(t.pat.Parts[0])
-		if !found || h-l < hi-lo {
-			lo, hi, found = l, h, true
-		}
-	}
-	n := len(b.s.order)
-	// A dense word: the login-ordered scan reaches the limit quickly.
-	if !found || (hi-lo) > n/8 {
-		return nil, nil
-	}
-	hits := make([]*record, 0, min(limit, hi-lo))
-	if hi == lo {
-		return hits, nil
-	}
-	words := (n + 63) / 64
-	bp := bitsetPool.Get().(*[]uint64)
-	set := *bp
-	if cap(set) < words {
-		set = make([]uint64, words)
-	}
-	set = set[:words]
-	defer func() {
-		clear(set)
-		*bp = set
-		bitsetPool.Put(bp)
-	}()
-	for _, e := range b.s.prefix[lo:hi] {
-		if int(e.pos) >= start {
-			set[e.pos>>6] |= 1 << (uint(e.pos) & 63)
-		}
-	}
-	checked := 0
-	for w := start >> 6; w < len(set); w++ {
-		word := set[w]
-		for word != 0 {
-			bit := bits.TrailingZeros64(word)
-			word &^= 1 << bit
-			if checked++; checked%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-			}
-			if sl := &b.s.order[w<<6|bit]; m.match(sl) {
-				hits = append(hits, sl.rec)
-				if len(hits) == limit {
-					return hits, nil
-				}
-			}
-		}
-	}
-	return hits, nil
+	clear(cands[len(out):])
+	return out, nil
 }

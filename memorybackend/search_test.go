@@ -109,11 +109,10 @@ func TestSearchMatchesModel(t *testing.T) {
 		}
 		return sb.String()
 	}
-	for _, prefix := range []bool{false, true} {
-		t.Run(fmt.Sprintf("prefix=%v", prefix), func(t *testing.T) {
+	for _, mode := range []struct{ prefix, ngram bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		prefix := mode.prefix
+		t.Run(fmt.Sprintf("prefix=%v/ngram=%v", prefix, mode.ngram), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(len(fmt.Sprint(prefix)))))
-			b := newBackend(t, Config{MatchPrefix: prefix})
-			b.s.packMin = 16 // exercise packing between writes
 			model := map[string]backend.CustomerUser{}
 			randomUser := func(login string) backend.CustomerUser {
 				u := person(login, word(r), word(r), fmt.Sprintf("%s%d@example.com", word(r), r.IntN(1e6)), strings.ToUpper(word(r)))
@@ -125,12 +124,33 @@ func TestSearchMatchesModel(t *testing.T) {
 				}
 				return u
 			}
-			for i := range 300 {
-				login := fmt.Sprintf("%s%d", word(r), i)
+			// 1,200 users, more than one chunk of every index holds: the
+			// first 900 loaded in bulk by New, the others added one by one.
+			login := func(i int) string {
+				l := fmt.Sprintf("%s%d", word(r), i)
 				if i%4 == 0 {
-					login = strings.ToUpper(login)
+					l = strings.ToUpper(l)
 				}
-				u, err := b.Add(ctx, randomUser(login), "")
+				return l
+			}
+			var initial []User
+			for i := range 900 {
+				initial = append(initial, User{CustomerUser: randomUser(login(i))})
+			}
+			b := newBackend(t, Config{MatchPrefix: prefix, NGramIndex: mode.ngram, Users: initial})
+			if mode.ngram {
+				// Weigh small candidate sets against a scan too (sample,
+				// bounded scan, fallback), which 1,200 users otherwise never
+				// reach.
+				b.s.fewCandidates = 8
+			}
+			for _, u := range initial {
+				got, err := b.Get(ctx, u.Login)
+				require.NoError(t, err)
+				model[backend.LoginKey(got.Login)] = got
+			}
+			for i := 900; i < 1200; i++ {
+				u, err := b.Add(ctx, randomUser(login(i)), "")
 				require.NoError(t, err)
 				model[backend.LoginKey(u.Login)] = u
 			}
@@ -139,7 +159,13 @@ func TestSearchMatchesModel(t *testing.T) {
 			for k := range model {
 				keys = append(keys, k)
 			}
-			for i := range 100 {
+			for i := range 400 {
+				if i == 200 && b.s.ngram != nil {
+					b.mu.Lock()
+					b.s.ngram.renumber() // what many updates lead to
+					b.mu.Unlock()
+					checkInvariants(t, b)
+				}
 				old := keys[r.IntN(len(keys))]
 				if _, ok := model[old]; !ok {
 					continue
@@ -156,7 +182,29 @@ func TestSearchMatchesModel(t *testing.T) {
 			}
 			checkInvariants(t, b)
 
-			for i := range 400 {
+			// The model's users with their keys and folded fields, computed once.
+			type modelUser struct {
+				u        backend.CustomerUser
+				key      string
+				custKeys []string
+				fields   []string
+			}
+			var users []modelUser
+			for _, u := range model {
+				mu := modelUser{u: u, key: backend.IdentityKey(u.Login)}
+				for _, id := range u.AllCustomerIDs() {
+					mu.custKeys = append(mu.custKeys, backend.IdentityKey(id))
+				}
+				mu.fields = []string{u.Login, u.FirstName, u.LastName, u.CustomerID}
+				mu.fields = append(mu.fields, u.CustomerIDs...)
+				mu.fields = append(mu.fields, u.Email, u.FirstName+" "+u.LastName)
+				for j := range mu.fields {
+					mu.fields[j] = backend.SearchFold(mu.fields[j])
+				}
+				users = append(users, mu)
+			}
+
+			for i := range 300 {
 				var q backend.Query
 				var terms []string
 				for range 1 + r.IntN(2) {
@@ -188,30 +236,26 @@ func TestSearchMatchesModel(t *testing.T) {
 				require.NoError(t, err)
 				expr = expr.Fold()
 				var want []backend.CustomerUser
-				for _, u := range model {
+				after := backend.IdentityKey(q.After)
+				for _, mu := range users {
+					u := mu.u
 					if !q.IncludeInvalid && u.Valid != backend.Valid {
 						continue
 					}
-					if !backend.AfterLogin(u.Login, q.After) {
+					if after != "" && mu.key <= after { // backend.AfterLogin
 						continue
 					}
 					if q.CustomerID != "" {
 						p := backend.NewPattern(backend.IdentityKey(q.CustomerID))
 						hit := false
-						for _, id := range u.AllCustomerIDs() {
-							hit = hit || p.Match(backend.IdentityKey(id), true, true)
+						for _, k := range mu.custKeys {
+							hit = hit || p.Match(k, true, true)
 						}
 						if !hit {
 							continue
 						}
 					}
-					fields := []string{u.Login, u.FirstName, u.LastName, u.CustomerID}
-					fields = append(fields, u.CustomerIDs...)
-					fields = append(fields, u.Email, u.FirstName+" "+u.LastName)
-					for j := range fields {
-						fields[j] = backend.SearchFold(fields[j])
-					}
-					if expr.Match(fields, prefix) {
+					if expr.Match(mu.fields, prefix) {
 						want = append(want, u)
 					}
 				}
