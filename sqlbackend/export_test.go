@@ -65,3 +65,11 @@ func UsesNgram(ctx context.Context, b *Backend, s string) bool {
 	_, _, ok, err := b.ngramPlan(ctx, expr)
 	return ok && err == nil
 }
+
+// SetNgramDense sets the least number of trigram candidates above which a
+// search reads in login order first, and returns a func that restores it.
+func SetNgramDense(n int) (restore func()) {
+	old := ngramDenseMin
+	ngramDenseMin = n
+	return func() { ngramDenseMin = old }
+}

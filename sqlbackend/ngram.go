@@ -63,6 +63,9 @@ const (
 	// intersects (the rarest ones): each one more costs a lookup per
 	// surviving candidate and rarely removes any.
 	maxNgramJoin = 6
+	// maxNgramCands caps the candidates a search through the index reads;
+	// a word with more is answered in login order (or by a scan).
+	maxNgramCands = 50000
 	// maxNgramStale is the number of stale rows a search through the index
 	// takes as candidates before it gives up on the index.
 	maxNgramStale = 10000
@@ -529,41 +532,68 @@ func queryInts(ctx context.Context, q queryer, query string, args ...any) ([]any
 	return out, err
 }
 
-// searchByNgram answers a substring search through the trigram index when
-// it can (ok): the candidates of the driving term (see ngramPlan), and the
-// users whose further customer IDs match that term, are narrowed by the
-// query's own conditions, and their logins are ordered and paged as
-// searchByKeys does.
-func (b *Backend) searchByNgram(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int) ([]backend.CustomerUser, bool, error) {
+// ngramHits is what the trigram index found for a search: the candidate
+// rows of its driving term (see ngramPlan) with the stale ones, and the
+// query's compiled conditions.
+type ngramHits struct {
+	term int
+	ids  []any
+	w    where
+	none bool
+}
+
+// ngramLookup looks a substring search up in the trigram index; nil when
+// the index cannot narrow it (no trigram, only frequent ones, more than
+// maxNgramCands candidates, too many stale rows).
+func (b *Backend) ngramLookup(ctx context.Context, q backend.Query, expr backend.SearchExpr) (*ngramHits, error) {
 	term, grams, ok, err := b.ngramPlan(ctx, expr)
 	if err != nil || !ok {
-		return nil, false, err
+		return nil, err
 	}
 	ids, ok, err := b.ngramCandidates(ctx, grams)
-	if err != nil {
-		return nil, false, err
+	if err != nil || !ok {
+		if err == nil {
+			b.ngramStaleSeen(ctx)
+		}
+		return nil, err
 	}
-	if !ok {
-		b.ngramStaleSeen(ctx)
-		return nil, false, nil
+	if len(ids) > maxNgramCands {
+		return nil, nil
 	}
 	w, none, err := b.compile(ctx, q, expr)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	if none {
-		return []backend.CustomerUser{}, true, ctx.Err()
+	if !none && !w.further[term].complete {
+		return nil, nil
 	}
-	further := w.further[term]
-	if !further.complete {
-		return nil, false, nil
+	return &ngramHits{term: term, ids: ids, w: w, none: none}, nil
+}
+
+// ngramDense is the number of candidates above which a search reads in
+// login order first (a bounded probe, which a word that many users have
+// fills early) and pages the candidates only when the probe comes up
+// short.
+func ngramDense(limit int) int { return max(8*limit, ngramDenseMin) }
+
+// ngramDenseMin is the least ngramDense (a variable for the tests).
+var ngramDenseMin = 2000
+
+// pageNgram answers a search from its trigram candidates and the users
+// whose further customer IDs match the driving term: narrowed by the
+// query's own conditions, their logins are ordered and paged as
+// searchByKeys does.
+func (b *Backend) pageNgram(ctx context.Context, q backend.Query, expr backend.SearchExpr, limit int, h *ngramHits) ([]backend.CustomerUser, error) {
+	if h.none {
+		return []backend.CustomerUser{}, ctx.Err()
 	}
+	further := h.w.further[h.term]
 	lc := "t." + quote(b.cfg.cols[FieldLogin])
 	var logins []string
 	const chunk = 5000
-	for start := 0; start < len(ids) || (start == 0 && len(further.logins) > 0); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		cw := where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+	for start := 0; start < len(h.ids) || (start == 0 && len(further.logins) > 0); start += chunk {
+		part := h.ids[start:min(start+chunk, len(h.ids))]
+		cw := where{conds: slices.Clone(h.w.conds), args: slices.Clone(h.w.args)}
 		var alt []string
 		if len(part) > 0 {
 			alt = append(alt, "t.id IN ("+placeholders(len(part))+")")
@@ -576,12 +606,11 @@ func (b *Backend) searchByNgram(ctx context.Context, q backend.Query, expr backe
 		cw.conds = append(cw.conds, "("+strings.Join(alt, " OR ")+")")
 		got, err := queryStrings(ctx, b.reader(ctx), fmt.Sprintf("SELECT %s FROM %s t%s", lc, b.table, cw.sql()), cw.args...)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		logins = append(logins, got...)
 	}
-	users, err := b.pageByLogins(ctx, q, expr, w, logins, limit)
-	return users, true, err
+	return b.pageByLogins(ctx, q, expr, h.w, logins, limit)
 }
 
 // ngramStaleSeen rate-limits the LogStaleNgrams warning.

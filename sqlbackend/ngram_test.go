@@ -168,6 +168,11 @@ func TestNgramRandomizedSearch(t *testing.T) {
 		assert.Zero(t, unindexed, table)
 	}
 	check("reindexed")
+	// Every search with candidates reads in login order first, and pages
+	// its candidates when that comes up short.
+	restore := sqlbackend.SetNgramDense(0)
+	defer restore()
+	check("probe first")
 }
 
 // TestNgramStaleRows: a row another application changed is found by its

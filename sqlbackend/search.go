@@ -456,21 +456,32 @@ func (b *Backend) searchOn(ctx context.Context, q backend.Query) ([]backend.Cust
 			return nil, backend.OpError(b.cfg.Name, op, err)
 		}
 	}
+	// A substring search the trigram index narrows: few candidates are
+	// paged at once; many (a frequent word) only when the read in login
+	// order comes up short.
+	var hits *ngramHits
 	if b.ngram && b.probing(q) {
-		users, ok, err := b.searchByNgram(ctx, q, expr, limit)
-		if err != nil {
+		if hits, err = b.ngramLookup(ctx, q, expr); err != nil {
 			return nil, b.opError(ctx, op, err)
 		}
-		if ok {
+		if hits != nil && len(hits.ids) <= ngramDense(limit) {
+			users, err := b.pageNgram(ctx, q, expr, limit, hits)
+			if err != nil {
+				return nil, b.opError(ctx, op, err)
+			}
 			return users, nil
 		}
 	}
 	users, err := b.search(ctx, q, expr, limit, false)
-	if errors.Is(err, errStale) {
+	if errors.Is(err, errStale) && hits == nil {
 		b.staleSeen(ctx)
 	}
 	if errors.Is(err, errStale) || errors.Is(err, errProbeShort) {
-		users, err = b.searchByKeys(ctx, q, expr, limit)
+		if hits != nil {
+			users, err = b.pageNgram(ctx, q, expr, limit, hits)
+		} else {
+			users, err = b.searchByKeys(ctx, q, expr, limit)
+		}
 	}
 	if err != nil {
 		return nil, b.opError(ctx, op, err)
