@@ -1,12 +1,6 @@
-# Samba as an Active Directory domain controller for the AD tests of
-# ldapbackend (internal/testad provisions a throwaway domain).
-[ -x /usr/sbin/samba ] || need+=(samba samba-ad-dc)
-[ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
-command -v samba-tool >/dev/null 2>&1 || need+=(samba)
-command -v ldbmodify >/dev/null 2>&1 || need+=(ldb-tools)
 #!/usr/bin/env bash
-# Installs what the test suite needs and is missing: MariaDB and OpenLDAP slapd
-# from Debian's packages (the tests start their own throwaway servers on random
+# Installs what the test suite needs and is missing: MariaDB, OpenLDAP slapd,
+# Chromium and Samba from Debian's packages (the tests start their own throwaway servers on random
 # loopback ports; no system daemon is used or left running).
 set -euo pipefail
 
@@ -19,6 +13,12 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 # Headless Chromium for the browser test of examples/portal (driven by chromedp).
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+# Samba as an Active Directory domain controller for the AD tests of
+# ldapbackend (internal/testad provisions a throwaway domain).
+[ -x /usr/sbin/samba ] || need+=(samba samba-ad-dc)
+[ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
+command -v samba-tool >/dev/null 2>&1 || need+=(samba)
+command -v ldbmodify >/dev/null 2>&1 || need+=(ldb-tools)
 
 if [ ${#need[@]} -eq 0 ]; then
 	echo "install-deps: MariaDB, slapd, Chromium and Samba are installed"
