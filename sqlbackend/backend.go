@@ -82,6 +82,8 @@ type Backend struct {
 	ngramLogged atomic.Int64 // when LogStaleNgrams was last logged (UnixNano)
 	idsNgram    bool         // the further IDs have their trigram index too (ngram_ids.go)
 	idsNgTable  string       // quoted name of its table
+	staleMain   staleMemo    // the stale rows of the customer-user table, reused for staleMemoFor
+	staleIDs    staleMemo    // the stale rows of the further-IDs table
 }
 
 // lookup holds the equality predicates of an identity column: exact is

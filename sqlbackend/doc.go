@@ -139,7 +139,8 @@
 // server itself: the virtual, indexed column "ngram_stale" compares the
 // MD5 of the row's search columns with the one the backend stored
 // ("ngram_sum"); a search takes such rows as candidates (so Znuny's writes
-// are found at once), and with more than 10,000 of them logs
+// are found within a second: the list of stale rows is reused that long
+// across searches), and with more than 10,000 of them logs
 // LogStaleNgrams and scans until Backend.Reindex has indexed them.
 // The further customer IDs have an index of the same kind
 // ("<CustomerIDsTable>_ngram", keyed by the further-ID row's id, with

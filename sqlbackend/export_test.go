@@ -73,3 +73,7 @@ func SetNgramDense(n int) (restore func()) {
 	ngramDenseMin = n
 	return func() { ngramDenseMin = old }
 }
+
+// ForgetStale drops the stale rows the backend remembers (staleMemoFor), as
+// if a second had passed since the last search.
+func ForgetStale(b *Backend) { b.forgetStale() }

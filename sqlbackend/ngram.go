@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/helpdeskkit/customeruser/backend"
 )
@@ -65,7 +67,7 @@ const (
 	maxNgramJoin = 6
 	// maxNgramCands caps the candidates a search through the index reads;
 	// a word with more is answered in login order (or by a scan).
-	maxNgramCands = 50000
+	maxNgramCands = 10000
 	// maxNgramStale is the number of stale rows a search through the index
 	// takes as candidates before it gives up on the index.
 	maxNgramStale = 10000
@@ -495,10 +497,14 @@ func (b *Backend) ngramPlan(ctx context.Context, expr backend.SearchExpr) (term 
 // grams (the rarest first: it drives the join), plus the stale rows; ok is
 // false when there are more than maxNgramStale of those.
 func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []any, ok bool, err error) {
-	if ids, err = b.gramJoin(ctx, b.ngTable, grams); err != nil {
+	if ids, err = b.gramJoinLimit(ctx, b.ngTable, grams, maxNgramCands+1); err != nil {
 		return nil, false, err
 	}
-	stale, err := queryInts(ctx, b.reader(ctx), fmt.Sprintf("SELECT id FROM %s WHERE %s = 1 LIMIT %d", b.table, quote(ngramStaleColumn), maxNgramStale+1))
+	if len(ids) > maxNgramCands {
+		// A frequent word after all (the estimates were low).
+		return ids, true, nil
+	}
+	stale, err := b.staleRows(ctx, &b.staleMain, fmt.Sprintf("SELECT id FROM %s WHERE %s = 1 LIMIT %d", b.table, quote(ngramStaleColumn), maxNgramStale+1))
 	if err != nil {
 		return nil, false, err
 	}
@@ -511,6 +517,11 @@ func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []an
 // gramJoin returns the uids of the trigram table table that have every
 // trigram of grams, the first driving the join.
 func (b *Backend) gramJoin(ctx context.Context, table string, grams []uint32) ([]any, error) {
+	return b.gramJoinLimit(ctx, table, grams, 0)
+}
+
+// gramJoinLimit is gramJoin reading at most limit uids (0: all).
+func (b *Backend) gramJoinLimit(ctx context.Context, table string, grams []uint32, limit int) ([]any, error) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "SELECT STRAIGHT_JOIN n0.uid FROM %s n0", table)
 	args := make([]any, 0, len(grams))
@@ -520,6 +531,9 @@ func (b *Backend) gramJoin(ctx context.Context, table string, grams []uint32) ([
 	}
 	sb.WriteString(" WHERE n0.gram = ?")
 	args = append(args, grams[0])
+	if limit > 0 {
+		fmt.Fprintf(&sb, " LIMIT %d", limit)
+	}
 	return queryInts(ctx, b.reader(ctx), sb.String(), args...)
 }
 
@@ -705,4 +719,51 @@ func (b *Backend) reindexNgramBatch(ctx context.Context, query string, after int
 		return 0, 0, err
 	}
 	return len(ids), ids[len(ids)-1], nil
+}
+
+// staleMemo keeps the answer of a stale-rows query for staleMemoFor, so
+// that a burst of searches asks once (the index range of ngram_stale can
+// be slow to read for a while after many rows changed state, until InnoDB
+// has purged it).
+type staleMemo struct {
+	mu   sync.Mutex
+	at   time.Time
+	db   *sql.DB
+	rows []any
+}
+
+// staleMemoFor is how long a stale-rows answer is reused: a row another
+// application writes is found by searches through the trigram index at
+// most that long after it was written.
+const staleMemoFor = time.Second
+
+// staleRows runs query (the ids of the stale rows) on the reader, or
+// returns its answer of less than staleMemoFor ago.
+func (b *Backend) staleRows(ctx context.Context, m *staleMemo, query string) ([]any, error) {
+	db := b.reader(ctx)
+	m.mu.Lock()
+	if m.db == db && time.Since(m.at) < staleMemoFor {
+		rows := m.rows
+		m.mu.Unlock()
+		return rows, nil
+	}
+	m.mu.Unlock()
+	rows, err := queryInts(ctx, db, query)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.at, m.db, m.rows = time.Now(), db, rows
+	m.mu.Unlock()
+	return rows, nil
+}
+
+// forgetStale drops the remembered stale rows (a write of this backend
+// changed which rows are stale).
+func (b *Backend) forgetStale() {
+	for _, m := range []*staleMemo{&b.staleMain, &b.staleIDs} {
+		m.mu.Lock()
+		m.db = nil
+		m.mu.Unlock()
+	}
 }

@@ -163,7 +163,7 @@ func (b *Backend) furtherByNgram(ctx context.Context, pat backend.Pattern, pred 
 	if counts[grams[0]] > maxNgramDriver {
 		return nil, false, nil
 	}
-	stale, err := queryInts(ctx, b.reader(ctx), fmt.Sprintf("SELECT c.id FROM %s c WHERE c.%s = 1 LIMIT %d",
+	stale, err := b.staleRows(ctx, &b.staleIDs, fmt.Sprintf("SELECT c.id FROM %s c WHERE c.%s = 1 LIMIT %d",
 		b.idsTable, quote(ngramStaleColumn), maxNgramStale+1))
 	if err != nil || len(stale) > maxNgramStale {
 		return nil, false, err

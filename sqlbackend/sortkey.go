@@ -181,6 +181,7 @@ func (b *Backend) Reindex(ctx context.Context, opt ReindexOptions) (int, error) 
 			return done, b.opError(ctx, op, err)
 		}
 	}
+	defer b.forgetStale()
 	if b.idsNgram {
 		base := done
 		progress := opt.Progress
