@@ -233,7 +233,7 @@ func New(db *sql.DB, cfg Config) (*Backend, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if hasIDsNgram(idCols, ngCols) {
+		if hasNgram(idCols, ngCols) {
 			b.idsNgram, b.idsNgTable = true, quote(nt)
 		}
 	}

@@ -416,24 +416,8 @@ func (b *Backend) importNgrams(ctx context.Context, tx *sql.Tx, rows []importRow
 	if !b.idsNgram {
 		return nil
 	}
-	res, err = tx.QueryContext(ctx, fmt.Sprintf("SELECT c.id, c.customer_id, c.user_id FROM %s c WHERE c.user_id IN (%s)", b.idsTable, placeholders(len(logins))), args...)
+	list, err := b.idRowsOf(ctx, tx, logins, "")
 	if err != nil {
-		return err
-	}
-	var list []idRow
-	for res.Next() {
-		var r idRow
-		var owner string
-		if err := res.Scan(&r.id, &r.customerID, &owner); err != nil {
-			res.Close()
-			return err
-		}
-		if _, ok := byLogin[owner]; ok {
-			list = append(list, r)
-		}
-	}
-	res.Close()
-	if err := res.Err(); err != nil {
 		return err
 	}
 	return b.idsIndexRows(ctx, tx, list)

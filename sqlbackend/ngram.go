@@ -1,6 +1,7 @@
 package sqlbackend
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -264,21 +265,7 @@ func pairsOf(uid int64, set map[uint32]struct{}, out [][2]uint64) [][2]uint64 {
 }
 
 func sortPairs(p [][2]uint64) {
-	slices.SortFunc(p, func(a, b [2]uint64) int {
-		if a[0] != b[0] {
-			if a[0] < b[0] {
-				return -1
-			}
-			return 1
-		}
-		if a[1] < b[1] {
-			return -1
-		}
-		if a[1] > b[1] {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(p, func(a, b [2]uint64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
 }
 
 // markIndexed stores ngram_sum for the rows ids, computed by the server
@@ -353,34 +340,6 @@ func (b *Backend) rowID(ctx context.Context, q queryer, login string) (int64, er
 		}
 	}
 	return 0, rows.Err()
-}
-
-// rowIDs returns the ids of the rows stored under exactly the logins.
-func (b *Backend) rowIDs(ctx context.Context, q queryer, logins []string) ([]int64, error) {
-	lc := quote(b.cfg.cols[FieldLogin])
-	want := make(map[string]bool, len(logins))
-	args := make([]any, len(logins))
-	for i, l := range logins {
-		want[l] = true
-		args[i] = l
-	}
-	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (%s)", lc, b.table, lc, placeholders(len(logins))), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		var l string
-		if err := rows.Scan(&id, &l); err != nil {
-			return nil, err
-		}
-		if want[l] {
-			ids = append(ids, id)
-		}
-	}
-	return ids, rows.Err()
 }
 
 // termGrams returns the trigrams of each positive term of expr (folded):
@@ -497,7 +456,7 @@ func (b *Backend) ngramPlan(ctx context.Context, expr backend.SearchExpr) (term 
 // grams (the rarest first: it drives the join), plus the stale rows; ok is
 // false when there are more than maxNgramStale of those.
 func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []any, ok bool, err error) {
-	if ids, err = b.gramJoinLimit(ctx, b.ngTable, grams, maxNgramCands+1); err != nil {
+	if ids, err = b.gramJoin(ctx, b.ngTable, grams, maxNgramCands+1); err != nil {
 		return nil, false, err
 	}
 	if len(ids) > maxNgramCands {
@@ -515,13 +474,8 @@ func (b *Backend) ngramCandidates(ctx context.Context, grams []uint32) (ids []an
 }
 
 // gramJoin returns the uids of the trigram table table that have every
-// trigram of grams, the first driving the join.
-func (b *Backend) gramJoin(ctx context.Context, table string, grams []uint32) ([]any, error) {
-	return b.gramJoinLimit(ctx, table, grams, 0)
-}
-
-// gramJoinLimit is gramJoin reading at most limit uids (0: all).
-func (b *Backend) gramJoinLimit(ctx context.Context, table string, grams []uint32, limit int) ([]any, error) {
+// trigram of grams, the first driving the join, at most limit (0: all).
+func (b *Backend) gramJoin(ctx context.Context, table string, grams []uint32, limit int) ([]any, error) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "SELECT STRAIGHT_JOIN n0.uid FROM %s n0", table)
 	args := make([]any, 0, len(grams))

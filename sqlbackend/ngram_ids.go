@@ -86,28 +86,40 @@ func (b *Backend) idsIndexUser(ctx context.Context, tx *sql.Tx, login string) er
 	if !b.idsNgram {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf("SELECT c.id, c.customer_id, c.user_id FROM %s c WHERE c.user_id = ? AND c.%s = 1",
-		b.idsTable, quote(ngramStaleColumn)), login)
+	list, err := b.idRowsOf(ctx, tx, []string{login}, " AND c."+quote(ngramStaleColumn)+" = 1")
 	if err != nil {
 		return err
 	}
+	return b.idsIndexRows(ctx, tx, list)
+}
+
+// idRowsOf returns the further-ID rows stored under exactly the logins
+// (with the extra condition cond, "" or " AND ..." on alias c).
+func (b *Backend) idRowsOf(ctx context.Context, q queryer, logins []string, cond string) ([]idRow, error) {
+	want := make(map[string]bool, len(logins))
+	args := make([]any, len(logins))
+	for i, l := range logins {
+		want[l] = true
+		args[i] = l
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT c.id, c.customer_id, c.user_id FROM %s c WHERE c.user_id IN (%s)%s",
+		b.idsTable, placeholders(len(logins)), cond), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var list []idRow
 	for rows.Next() {
 		var r idRow
 		var owner string
 		if err := rows.Scan(&r.id, &r.customerID, &owner); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
-		if owner == login {
+		if want[owner] {
 			list = append(list, r)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return b.idsIndexRows(ctx, tx, list)
+	return list, rows.Err()
 }
 
 // idsIndexRows stores the trigrams of further-ID rows and marks them.
@@ -168,7 +180,7 @@ func (b *Backend) furtherByNgram(ctx context.Context, pat backend.Pattern, pred 
 	if err != nil || len(stale) > maxNgramStale {
 		return nil, false, err
 	}
-	ids, err := b.gramJoin(ctx, b.idsNgTable, grams[:min(len(grams), maxNgramJoin)])
+	ids, err := b.gramJoin(ctx, b.idsNgTable, grams[:min(len(grams), maxNgramJoin)], 0)
 	if err != nil {
 		return nil, false, err
 	}
@@ -243,10 +255,4 @@ func (b *Backend) reindexIDsNgrams(ctx context.Context, batch int, progress func
 			return done, nil
 		}
 	}
-}
-
-// hasIDsNgram reports whether the further-IDs tables have what their
-// trigram index needs.
-func hasIDsNgram(idCols, ngCols map[string]colInfo) bool {
-	return hasNgram(idCols, ngCols)
 }

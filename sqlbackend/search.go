@@ -73,14 +73,9 @@ const maxFurtherIDUsers = 500
 
 // furtherIDUsers returns the logins whose further customer IDs match pred
 // (on alias c) with arg; ok is false when there are more than
-// maxFurtherIDUsers of them.
-func (b *Backend) furtherIDUsers(ctx context.Context, pred string, args []any) (logins []any, ok bool, err error) {
-	return b.furtherIDUsersOf(ctx, nil, pred, args)
-}
-
-// furtherIDUsersOf is furtherIDUsers for the search word pat (nil: not a
-// word), answered from the further IDs' trigram index when it can.
-func (b *Backend) furtherIDUsersOf(ctx context.Context, pat *backend.Pattern, pred string, args []any) (logins []any, ok bool, err error) {
+// maxFurtherIDUsers of them. For a search word pat (nil: not a word) it
+// is answered from the further IDs' trigram index when it can.
+func (b *Backend) furtherIDUsers(ctx context.Context, pat *backend.Pattern, pred string, args []any) (logins []any, ok bool, err error) {
 	if pat != nil && b.idsNgram {
 		found, ok, err := b.furtherByNgram(ctx, *pat, pred, args)
 		if err != nil {
@@ -126,7 +121,7 @@ func (b *Backend) furtherIDCondArgs(ctx context.Context, w *where, pred string, 
 // furtherIDCondMatch is furtherIDCondArgs that also returns the logins it
 // found.
 func (b *Backend) furtherIDCondMatch(ctx context.Context, w *where, pat *backend.Pattern, pred string, args []any) (string, furtherMatch, error) {
-	logins, ok, err := b.furtherIDUsersOf(ctx, pat, pred, args)
+	logins, ok, err := b.furtherIDUsers(ctx, pat, pred, args)
 	if err != nil {
 		return "", furtherMatch{}, err
 	}
